@@ -1,0 +1,304 @@
+//! Blocking facades for hosts that are not async (C, PHP, Python, the CLI).
+//!
+//! Each facade owns a current-thread tokio runtime and drives it with `block_on` on the caller's
+//! thread. No background thread is started, so a facade created after `fork()` works in the
+//! child, and nothing runs between calls.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::runtime::{Builder, Runtime};
+
+use crate::admin_client::AdminClient;
+use crate::client::{Client, ClientOptions, Event, JobId};
+use crate::connection::ServerAddr;
+use crate::error::Error;
+use crate::job::{JobRequest, JobResult, JobStatus};
+use crate::worker::{AssignedJob, Worker, WorkerOptions};
+
+fn runtime() -> Result<Runtime, Error> {
+    Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::InvalidArgument(format!("cannot create an I/O runtime: {e}")))
+}
+
+/// A blocking [`Client`].
+#[derive(Debug)]
+pub struct BlockingClient {
+    runtime: Runtime,
+    client: Client,
+}
+
+impl BlockingClient {
+    pub fn new(options: ClientOptions) -> Result<BlockingClient, Error> {
+        Ok(BlockingClient {
+            runtime: runtime()?,
+            client: Client::new(options),
+        })
+    }
+
+    /// The async client, for settings and inspection.
+    pub fn inner(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn inner_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    pub fn add_server(&mut self, addr: ServerAddr) {
+        self.client.add_server(addr);
+    }
+
+    pub fn add_servers(&mut self, list: &str) -> Result<(), Error> {
+        self.client.add_servers(list)
+    }
+
+    pub fn submit(&mut self, request: JobRequest) -> Result<JobId, Error> {
+        self.runtime.block_on(self.client.submit(request))
+    }
+
+    pub fn run(&mut self, request: JobRequest) -> Result<JobResult, Error> {
+        self.runtime.block_on(self.client.run(request))
+    }
+
+    pub fn submit_background(&mut self, request: JobRequest) -> Result<Bytes, Error> {
+        self.runtime
+            .block_on(self.client.submit_background(request))
+    }
+
+    pub fn wait(&mut self, id: JobId) -> Result<JobResult, Error> {
+        self.runtime.block_on(self.client.wait(id))
+    }
+
+    pub fn wait_all(&mut self, ids: &[JobId]) -> Result<(), Error> {
+        self.runtime.block_on(self.client.wait_all(ids))
+    }
+
+    pub fn next_event(&mut self) -> Result<Option<Event>, Error> {
+        self.runtime.block_on(self.client.next_event())
+    }
+
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.runtime.block_on(self.client.flush())
+    }
+
+    pub fn job(&self, id: JobId) -> Option<&JobResult> {
+        self.client.job(id)
+    }
+
+    pub fn take(&mut self, id: JobId) -> Option<JobResult> {
+        self.client.take(id)
+    }
+
+    pub fn job_status(&mut self, handle: &[u8]) -> Result<JobStatus, Error> {
+        self.runtime.block_on(self.client.job_status(handle))
+    }
+
+    pub fn job_status_unique(&mut self, unique: &[u8]) -> Result<JobStatus, Error> {
+        self.runtime.block_on(self.client.job_status_unique(unique))
+    }
+
+    pub fn echo(&mut self, data: &[u8]) -> Result<Bytes, Error> {
+        self.runtime.block_on(self.client.echo(data))
+    }
+}
+
+/// How a job handler says the job did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobFailure {
+    /// Send WORK_FAIL.
+    Fail,
+    /// Send WORK_EXCEPTION with this data.
+    Exception(Bytes),
+}
+
+/// A job being handled, with the means to report progress to its clients.
+pub struct JobContext<'a> {
+    worker: &'a mut BlockingWorker,
+    job: AssignedJob,
+}
+
+impl JobContext<'_> {
+    pub fn job(&self) -> &AssignedJob {
+        &self.job
+    }
+
+    pub fn send_data(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.worker
+            .runtime
+            .block_on(self.worker.worker.send_data(&self.job, data))
+    }
+
+    pub fn send_warning(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.worker
+            .runtime
+            .block_on(self.worker.worker.send_warning(&self.job, data))
+    }
+
+    pub fn send_status(&mut self, numerator: u64, denominator: u64) -> Result<(), Error> {
+        let worker = &mut self.worker.worker;
+        self.worker
+            .runtime
+            .block_on(worker.send_status(&self.job, numerator, denominator))
+    }
+}
+
+/// A blocking [`Worker`].
+#[derive(Debug)]
+pub struct BlockingWorker {
+    runtime: Runtime,
+    worker: Worker,
+}
+
+impl BlockingWorker {
+    pub fn new(options: WorkerOptions) -> Result<BlockingWorker, Error> {
+        Ok(BlockingWorker {
+            runtime: runtime()?,
+            worker: Worker::new(options),
+        })
+    }
+
+    pub fn inner(&self) -> &Worker {
+        &self.worker
+    }
+
+    pub fn inner_mut(&mut self) -> &mut Worker {
+        &mut self.worker
+    }
+
+    pub fn add_server(&mut self, addr: ServerAddr) {
+        self.worker.add_server(addr);
+    }
+
+    pub fn add_servers(&mut self, list: &str) -> Result<(), Error> {
+        self.worker.add_servers(list)
+    }
+
+    pub fn register(
+        &mut self,
+        name: impl Into<Bytes>,
+        timeout_ms: Option<u32>,
+    ) -> Result<(), Error> {
+        self.worker.register(name, timeout_ms)
+    }
+
+    pub fn grab_job(&mut self) -> Result<AssignedJob, Error> {
+        self.runtime.block_on(self.worker.grab_job())
+    }
+
+    pub fn echo(&mut self, data: &[u8]) -> Result<Bytes, Error> {
+        self.runtime.block_on(self.worker.echo(data))
+    }
+
+    pub fn send_complete(&mut self, job: &AssignedJob, result: &[u8]) -> Result<(), Error> {
+        self.runtime
+            .block_on(self.worker.send_complete(job, result))
+    }
+
+    pub fn send_fail(&mut self, job: &AssignedJob) -> Result<(), Error> {
+        self.runtime.block_on(self.worker.send_fail(job))
+    }
+
+    pub fn send_exception(&mut self, job: &AssignedJob, data: &[u8]) -> Result<(), Error> {
+        self.runtime.block_on(self.worker.send_exception(job, data))
+    }
+
+    pub fn send_data(&mut self, job: &AssignedJob, data: &[u8]) -> Result<(), Error> {
+        self.runtime.block_on(self.worker.send_data(job, data))
+    }
+
+    pub fn send_warning(&mut self, job: &AssignedJob, data: &[u8]) -> Result<(), Error> {
+        self.runtime.block_on(self.worker.send_warning(job, data))
+    }
+
+    pub fn send_status(
+        &mut self,
+        job: &AssignedJob,
+        numerator: u64,
+        denominator: u64,
+    ) -> Result<(), Error> {
+        self.runtime
+            .block_on(self.worker.send_status(job, numerator, denominator))
+    }
+
+    /// Grabs one job and runs `handler` on it. The handler's `Ok` becomes WORK_COMPLETE, its
+    /// [`JobFailure`] WORK_FAIL or WORK_EXCEPTION, and a panic WORK_EXCEPTION carrying the
+    /// panic message: the worker itself never goes down with a job.
+    pub fn work_one<F>(&mut self, handler: &mut F) -> Result<AssignedJob, Error>
+    where
+        F: FnMut(&mut JobContext<'_>) -> Result<Bytes, JobFailure>,
+    {
+        let job = self.grab_job()?;
+        let mut context = JobContext {
+            worker: self,
+            job: job.clone(),
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| handler(&mut context)));
+        let sent = match outcome {
+            Ok(Ok(result)) => self.send_complete(&job, &result),
+            Ok(Err(JobFailure::Fail)) => self.send_fail(&job),
+            Ok(Err(JobFailure::Exception(data))) => self.send_exception(&job, &data),
+            Err(panic) => {
+                let message = panic_message(&panic);
+                tracing::error!(handle = ?job.handle, %message, "job handler panicked");
+                self.send_exception(&job, format!("panic: {message}").as_bytes())
+            }
+        };
+        if let Err(e) = sent {
+            // The server requeues a job whose worker vanished; the worker carries on.
+            tracing::warn!(error = %e, "could not send the job result");
+        }
+        Ok(job)
+    }
+
+    /// Handles jobs until `limit` are done (`None`: forever) or an error other than a lost
+    /// connection occurs.
+    pub fn work<F>(&mut self, limit: Option<u64>, mut handler: F) -> Result<(), Error>
+    where
+        F: FnMut(&mut JobContext<'_>) -> Result<Bytes, JobFailure>,
+    {
+        let mut done = 0;
+        while limit.is_none_or(|l| done < l) {
+            self.work_one(&mut handler)?;
+            done += 1;
+        }
+        Ok(())
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// A blocking [`AdminClient`].
+#[derive(Debug)]
+pub struct BlockingAdminClient {
+    runtime: Runtime,
+    admin: AdminClient,
+}
+
+impl BlockingAdminClient {
+    pub fn connect(addr: &ServerAddr, timeout: Duration) -> Result<BlockingAdminClient, Error> {
+        let runtime = runtime()?;
+        let admin = runtime.block_on(AdminClient::connect(addr, timeout))?;
+        Ok(BlockingAdminClient { runtime, admin })
+    }
+
+    /// Runs any async admin call on this facade's runtime.
+    pub fn call<'a, T, F, Fut>(&'a mut self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&'a mut AdminClient) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>> + 'a,
+    {
+        self.runtime.block_on(f(&mut self.admin))
+    }
+}

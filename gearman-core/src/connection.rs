@@ -1,0 +1,330 @@
+//! A TCP connection to a Gearman server: framing over a socket with TCP_NODELAY, connect
+//! timeouts, and reconnect back-off bookkeeping.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+
+use crate::error::Error;
+use crate::protocol::{encode_packet, Decoder, Frame, Magic, Packet, PacketType};
+
+/// Default TCP port of a Gearman server.
+pub const DEFAULT_PORT: u16 = 4730;
+
+/// A server address, `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServerAddr {
+    pub host: String,
+    pub port: u16,
+}
+
+impl ServerAddr {
+    pub fn new(host: impl Into<String>, port: u16) -> ServerAddr {
+        let host = host.into();
+        let host = if host.is_empty() {
+            "localhost".to_string()
+        } else {
+            host
+        };
+        ServerAddr {
+            host,
+            port: if port == 0 { DEFAULT_PORT } else { port },
+        }
+    }
+
+    /// Parses `host`, `host:port`, `[v6]:port` or a bare IPv6 address.
+    pub fn parse(text: &str) -> Result<ServerAddr, Error> {
+        let text = text.trim();
+        let bad = || Error::InvalidArgument(format!("bad server address {text:?}"));
+        if let Some(rest) = text.strip_prefix('[') {
+            let (host, tail) = rest.split_once(']').ok_or_else(bad)?;
+            let port = match tail.strip_prefix(':') {
+                Some(p) => p.parse().map_err(|_| bad())?,
+                None if tail.is_empty() => DEFAULT_PORT,
+                None => return Err(bad()),
+            };
+            return Ok(ServerAddr::new(host, port));
+        }
+        match text.rsplit_once(':') {
+            Some((host, port)) if !host.contains(':') => {
+                Ok(ServerAddr::new(host, port.parse().map_err(|_| bad())?))
+            }
+            _ if text.is_empty() => Err(bad()),
+            _ => Ok(ServerAddr::new(text, DEFAULT_PORT)),
+        }
+    }
+
+    /// Parses a comma-separated list such as `GEARMAN_SERVERS` holds.
+    pub fn parse_list(text: &str) -> Result<Vec<ServerAddr>, Error> {
+        text.split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(ServerAddr::parse)
+            .collect()
+    }
+}
+
+impl fmt::Display for ServerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// An open, framed connection. Writes are buffered until [`Connection::flush`].
+pub struct Connection {
+    stream: TcpStream,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+    decoder: Decoder,
+    addr: ServerAddr,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Connects with a timeout, trying every resolved address, and sets TCP_NODELAY.
+    pub async fn connect(
+        addr: &ServerAddr,
+        timeout: Duration,
+        max_payload: usize,
+    ) -> Result<Connection, Error> {
+        let target = (addr.host.as_str(), addr.port);
+        let stream = match tokio::time::timeout(timeout, TcpStream::connect(target)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => return Err(Error::connect(addr, e)),
+            Err(_) => {
+                return Err(Error::connect(
+                    addr,
+                    io::Error::new(io::ErrorKind::TimedOut, "connect timed out"),
+                ))
+            }
+        };
+        stream
+            .set_nodelay(true)
+            .map_err(|e| Error::connect(addr, e))?;
+        Ok(Connection {
+            stream,
+            read_buf: BytesMut::with_capacity(8 * 1024),
+            write_buf: BytesMut::with_capacity(8 * 1024),
+            decoder: Decoder::for_client().max_payload(max_payload),
+            addr: addr.clone(),
+        })
+    }
+
+    /// The server this connection talks to.
+    pub fn addr(&self) -> &ServerAddr {
+        &self.addr
+    }
+
+    /// Queues a request packet; it is sent by the next flush.
+    pub fn queue(&mut self, kind: PacketType, fields: &[&[u8]]) {
+        encode_packet(Magic::Request, kind, fields, &mut self.write_buf);
+    }
+
+    /// Queues raw bytes (used for text admin commands).
+    pub fn queue_raw(&mut self, bytes: &[u8]) {
+        self.write_buf.extend_from_slice(bytes);
+    }
+
+    /// Whether anything waits to be sent.
+    pub fn has_pending_writes(&self) -> bool {
+        !self.write_buf.is_empty()
+    }
+
+    /// Sends everything queued.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        if self.write_buf.is_empty() {
+            return Ok(());
+        }
+        let buf = self.write_buf.split();
+        self.stream
+            .write_all(&buf)
+            .await
+            .map_err(|e| Error::io(&self.addr, e))?;
+        self.write_buf = buf;
+        self.write_buf.clear();
+        Ok(())
+    }
+
+    /// Queues one packet and flushes.
+    pub async fn send(&mut self, kind: PacketType, fields: &[&[u8]]) -> Result<(), Error> {
+        self.queue(kind, fields);
+        self.flush().await
+    }
+
+    /// Decodes a packet already buffered, without reading.
+    pub fn try_buffered_packet(&mut self) -> Result<Option<Packet>, Error> {
+        match self.decoder.decode(&mut self.read_buf) {
+            Ok(Some(Frame::Packet(p))) => Ok(Some(p)),
+            Ok(Some(Frame::Text(_))) => Err(Error::Protocol {
+                server: self.addr.to_string(),
+                source: crate::protocol::ProtocolError::UnexpectedText,
+            }),
+            Ok(None) => Ok(None),
+            Err(source) => Err(Error::Protocol {
+                server: self.addr.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Polls for the next packet. End of stream, including one in the middle of a frame, is an
+    /// error.
+    pub fn poll_packet(&mut self, cx: &mut Context<'_>) -> Poll<Result<Packet, Error>> {
+        loop {
+            if let Some(packet) = self.try_buffered_packet()? {
+                return Poll::Ready(Ok(packet));
+            }
+            match self.poll_fill(cx) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(self.closed_error())),
+                Poll::Ready(Ok(_)) => continue,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::io(&self.addr, e))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// Waits for the next packet.
+    pub async fn read_packet(&mut self) -> Result<Packet, Error> {
+        poll_fn(|cx| self.poll_packet(cx)).await
+    }
+
+    /// Reads one text line (for admin replies), without `\n` and an optional `\r`.
+    pub async fn read_line(&mut self, max_line: usize) -> Result<String, Error> {
+        loop {
+            if let Some(end) = self.read_buf.iter().position(|&b| b == b'\n') {
+                let mut line = self.read_buf.split_to(end + 1);
+                line.truncate(end);
+                if line.last() == Some(&b'\r') {
+                    line.truncate(end - 1);
+                }
+                return Ok(String::from_utf8_lossy(&line).into_owned());
+            }
+            if self.read_buf.len() > max_line {
+                return Err(Error::Protocol {
+                    server: self.addr.to_string(),
+                    source: crate::protocol::ProtocolError::LineTooLong { max: max_line },
+                });
+            }
+            match poll_fn(|cx| self.poll_fill(cx)).await {
+                Ok(0) => return Err(self.closed_error()),
+                Ok(_) => {}
+                Err(e) => return Err(Error::io(&self.addr, e)),
+            }
+        }
+    }
+
+    fn closed_error(&self) -> Error {
+        let detail = if self.read_buf.is_empty() {
+            "connection closed by server"
+        } else {
+            "connection closed by server in the middle of a packet"
+        };
+        Error::io(
+            &self.addr,
+            io::Error::new(io::ErrorKind::UnexpectedEof, detail),
+        )
+    }
+
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.read_buf.capacity() - self.read_buf.len() < 4096 {
+            self.read_buf.reserve(16 * 1024);
+        }
+        let spare = self.read_buf.spare_capacity_mut();
+        let mut read = ReadBuf::uninit(spare);
+        match Pin::new(&mut self.stream).poll_read(cx, &mut read) {
+            Poll::Ready(Ok(())) => {
+                let n = read.filled().len();
+                // SAFETY: poll_read initialised the first `n` bytes of the spare capacity.
+                unsafe { self.read_buf.set_len(self.read_buf.len() + n) };
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Back-off bookkeeping for a server that failed: when it may be tried again.
+#[derive(Debug, Clone, Default)]
+pub struct Backoff {
+    failures: u32,
+    retry_at: Option<Instant>,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(50);
+    const MAX: Duration = Duration::from_secs(1);
+
+    /// Records a failure and schedules the next attempt (50 ms doubling, capped at 1 s).
+    pub fn failed(&mut self) {
+        let delay = Self::FIRST
+            .saturating_mul(1 << self.failures.min(10))
+            .min(Self::MAX);
+        self.failures = self.failures.saturating_add(1);
+        self.retry_at = Some(Instant::now() + delay);
+    }
+
+    /// Records a success.
+    pub fn succeeded(&mut self) {
+        *self = Backoff::default();
+    }
+
+    /// Whether an attempt may be made now.
+    pub fn ready(&self) -> bool {
+        self.retry_at.is_none_or(|t| Instant::now() >= t)
+    }
+
+    /// When the next attempt may be made, if the server is backing off.
+    pub fn retry_at(&self) -> Option<Instant> {
+        self.retry_at
+    }
+
+    /// Whether the server has failed since it last succeeded.
+    pub fn is_failing(&self) -> bool {
+        self.failures > 0
+    }
+}
+
+/// Helper for tests and tools: the bytes of a packet's field as UTF-8 (lossy).
+pub fn lossy(bytes: &Bytes) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_addresses() {
+        assert_eq!(ServerAddr::parse("h:1").unwrap(), ServerAddr::new("h", 1));
+        assert_eq!(ServerAddr::parse("h").unwrap(), ServerAddr::new("h", 4730));
+        assert_eq!(
+            ServerAddr::parse("[::1]:5").unwrap(),
+            ServerAddr::new("::1", 5)
+        );
+        assert_eq!(
+            ServerAddr::parse("::1").unwrap(),
+            ServerAddr::new("::1", 4730)
+        );
+        assert!(ServerAddr::parse("h:x").is_err());
+        assert_eq!(ServerAddr::parse_list("a:1, b").unwrap().len(), 2);
+        assert_eq!(ServerAddr::new("::1", 5).to_string(), "[::1]:5");
+    }
+}

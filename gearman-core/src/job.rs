@@ -1,0 +1,273 @@
+//! Job descriptions and results shared by the client and its bindings.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use crate::error::Error;
+use crate::protocol::PacketType;
+
+/// Job priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Priority {
+    High,
+    #[default]
+    Normal,
+    Low,
+}
+
+/// What a client asks a server to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRequest {
+    pub function: Bytes,
+    pub workload: Bytes,
+    /// The caller's unique id; `None` lets the client generate one.
+    pub unique: Option<Bytes>,
+    pub priority: Priority,
+    pub background: bool,
+    /// Run-at time in seconds since the epoch (always a background job).
+    pub epoch: Option<u64>,
+    /// Reducer function name for map/reduce jobs.
+    pub reducer: Option<Bytes>,
+}
+
+impl JobRequest {
+    /// A foreground, normal-priority job.
+    pub fn new(function: impl Into<Bytes>, workload: impl Into<Bytes>) -> JobRequest {
+        JobRequest {
+            function: function.into(),
+            workload: workload.into(),
+            unique: None,
+            priority: Priority::Normal,
+            background: false,
+            epoch: None,
+            reducer: None,
+        }
+    }
+
+    pub fn unique(mut self, unique: impl Into<Bytes>) -> JobRequest {
+        self.unique = Some(unique.into());
+        self
+    }
+
+    pub fn priority(mut self, priority: Priority) -> JobRequest {
+        self.priority = priority;
+        self
+    }
+
+    pub fn background(mut self, background: bool) -> JobRequest {
+        self.background = background;
+        self
+    }
+
+    /// Schedules the job to run at `epoch` seconds; epoch jobs are background jobs.
+    pub fn run_at(mut self, epoch: u64) -> JobRequest {
+        self.epoch = Some(epoch);
+        self.background = true;
+        self
+    }
+
+    /// Makes this a map/reduce job with the given reducer.
+    pub fn reducer(mut self, reducer: impl Into<Bytes>) -> JobRequest {
+        self.reducer = Some(reducer.into());
+        self
+    }
+
+    /// Whether the caller will wait for a result.
+    pub fn is_background(&self) -> bool {
+        self.background || self.epoch.is_some()
+    }
+
+    /// Checks the limits a server enforces, so the caller gets a clear error before sending.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.function.is_empty() {
+            return Err(Error::InvalidArgument("function name is empty".into()));
+        }
+        if self.function.len() > crate::FUNCTION_MAX_SIZE {
+            return Err(Error::InvalidArgument(format!(
+                "function name longer than {} bytes",
+                crate::FUNCTION_MAX_SIZE
+            )));
+        }
+        if self.function.contains(&0) {
+            return Err(Error::InvalidArgument(
+                "function name contains a NUL byte".into(),
+            ));
+        }
+        if let Some(unique) = &self.unique {
+            if unique.len() > crate::protocol::MAX_UNIQUE_LEN {
+                return Err(Error::InvalidArgument(format!(
+                    "unique id longer than {} bytes",
+                    crate::protocol::MAX_UNIQUE_LEN
+                )));
+            }
+            if unique.contains(&0) {
+                return Err(Error::InvalidArgument(
+                    "unique id contains a NUL byte".into(),
+                ));
+            }
+        }
+        if self.reducer.as_ref().is_some_and(|r| r.contains(&0)) {
+            return Err(Error::InvalidArgument(
+                "reducer name contains a NUL byte".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The SUBMIT packet type for this request.
+    pub fn packet_type(&self) -> PacketType {
+        if self.epoch.is_some() {
+            return PacketType::SubmitJobEpoch;
+        }
+        if self.reducer.is_some() {
+            return if self.background {
+                PacketType::SubmitReduceJobBackground
+            } else {
+                PacketType::SubmitReduceJob
+            };
+        }
+        match (self.priority, self.background) {
+            (Priority::High, false) => PacketType::SubmitJobHigh,
+            (Priority::High, true) => PacketType::SubmitJobHighBg,
+            (Priority::Normal, false) => PacketType::SubmitJob,
+            (Priority::Normal, true) => PacketType::SubmitJobBg,
+            (Priority::Low, false) => PacketType::SubmitJobLow,
+            (Priority::Low, true) => PacketType::SubmitJobLowBg,
+        }
+    }
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// WORK_COMPLETE with its result.
+    Complete(Bytes),
+    /// WORK_FAIL.
+    Failed,
+    /// WORK_EXCEPTION with its data (only with the exceptions option).
+    Exception(Bytes),
+    /// A background job the server accepted.
+    Queued,
+    /// The job could not be run: no server, a server error, a dead connection with nowhere to
+    /// resubmit.
+    Error(Error),
+}
+
+impl Outcome {
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Complete(_) | Outcome::Queued)
+    }
+}
+
+/// Everything a client learned about one job.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JobResult {
+    pub handle: Option<Bytes>,
+    pub unique: Bytes,
+    pub outcome: Option<Outcome>,
+    pub data: Vec<Bytes>,
+    pub warnings: Vec<Bytes>,
+    pub numerator: u64,
+    pub denominator: u64,
+}
+
+impl JobResult {
+    /// The WORK_COMPLETE payload, if the job completed.
+    pub fn result(&self) -> Option<&Bytes> {
+        match &self.outcome {
+            Some(Outcome::Complete(data)) => Some(data),
+            _ => None,
+        }
+    }
+}
+
+/// A server's answer to GET_STATUS or GET_STATUS_UNIQUE.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JobStatus {
+    /// The handle (GET_STATUS) or unique (GET_STATUS_UNIQUE) the status is for.
+    pub key: Bytes,
+    pub known: bool,
+    pub running: bool,
+    pub numerator: u64,
+    pub denominator: u64,
+    /// Clients waiting on the job (GET_STATUS_UNIQUE only).
+    pub client_count: Option<u64>,
+}
+
+/// Parses a decimal field leniently, as libgearman does (`atoi`): junk or empty is 0.
+pub fn parse_number(field: &[u8]) -> u64 {
+    std::str::from_utf8(field)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Generates a 36-character unique id shaped like libgearman's UUIDs.
+pub fn generate_unique() -> Bytes {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static SEED: std::collections::hash_map::RandomState = std::collections::hash_map::RandomState::new();
+    }
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let (a, b) = SEED.with(|seed| {
+        let mut h = seed.build_hasher();
+        h.write_u64(count);
+        h.write_u128(nanos);
+        h.write_u32(std::process::id());
+        let a = h.finish();
+        h.write_u64(a);
+        (a, h.finish())
+    });
+    let text = format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        (b >> 48) as u16 & 0x3fff | 0x8000,
+        b & 0xffff_ffff_ffff
+    );
+    Bytes::from(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uniques_are_36_chars_and_distinct() {
+        let a = generate_unique();
+        let b = generate_unique();
+        assert_eq!(a.len(), 36);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn packet_types_follow_priority_and_mode() {
+        let r = JobRequest::new("f", "x");
+        assert_eq!(r.packet_type(), PacketType::SubmitJob);
+        assert_eq!(
+            r.clone()
+                .priority(Priority::Low)
+                .background(true)
+                .packet_type(),
+            PacketType::SubmitJobLowBg
+        );
+        assert_eq!(
+            r.clone().run_at(5).packet_type(),
+            PacketType::SubmitJobEpoch
+        );
+        assert_eq!(
+            r.clone().reducer("red").packet_type(),
+            PacketType::SubmitReduceJob
+        );
+        assert!(r.clone().unique(vec![b'u'; 65]).validate().is_err());
+        assert!(JobRequest::new("", "x").validate().is_err());
+    }
+}
