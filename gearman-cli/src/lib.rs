@@ -1,0 +1,59 @@
+//! Shared pieces of the `gearman` and `gearadmin` tools.
+
+use std::io::Write;
+use std::path::Path;
+
+use gearman_core::{Error, ServerAddr, DEFAULT_PORT};
+
+/// Resolves the servers the way the C tools do: `-h`/`-p` win; otherwise `GEARMAN_SERVERS`
+/// (libgearman) or `GEARMAN_SERVER` (the tool); otherwise localhost:4730.
+pub fn servers(host: Option<&str>, port: Option<u16>) -> Result<Vec<ServerAddr>, Error> {
+    if host.is_some() || port.is_some() {
+        let host = host.unwrap_or("localhost");
+        let port = port.unwrap_or(DEFAULT_PORT);
+        return Ok(vec![ServerAddr::new(host, port)]);
+    }
+    for var in ["GEARMAN_SERVERS", "GEARMAN_SERVER"] {
+        if let Ok(list) = std::env::var(var) {
+            if !list.trim().is_empty() {
+                return ServerAddr::parse_list(&list);
+            }
+        }
+    }
+    Ok(vec![ServerAddr::new("localhost", DEFAULT_PORT)])
+}
+
+/// Parses a port given as a number or a service name (`gearman` = 4730).
+pub fn parse_port(text: &str) -> Result<u16, String> {
+    match text {
+        "gearman" => Ok(DEFAULT_PORT),
+        _ => text.parse().map_err(|_| format!("invalid port {text:?}")),
+    }
+}
+
+/// Writes the current process id to `path`.
+pub fn write_pid_file(path: &Path) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    writeln!(file, "{}", std::process::id())
+}
+
+/// Detaches from the terminal (fork, setsid), keeping the working directory.
+pub fn daemonize() -> std::io::Result<()> {
+    // SAFETY: called before any thread or runtime exists; daemon() forks and the parent exits.
+    let rc = unsafe { libc::daemon(1, 0) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sends `tracing` output to stderr, quiet unless `RUST_LOG` asks for more.
+pub fn init_logging(verbose: bool) {
+    let default = if verbose { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
