@@ -70,7 +70,8 @@ impl AdminClient {
             ));
         }
         self.conn.queue_raw(line.as_bytes());
-        self.conn.queue_raw(b"\n");
+        // CRLF, because gearmand's `create function` drops the last byte before a bare LF.
+        self.conn.queue_raw(b"\r\n");
         self.conn.flush().await
     }
 

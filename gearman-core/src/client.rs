@@ -354,7 +354,7 @@ impl Client {
         let mut last = Err(Error::NoServers);
         for server in order {
             let reply = self
-                .request(server, kind, key, |id| Awaiting::Status(id))
+                .request(server, kind, key, Awaiting::Status)
                 .await
                 .and_then(|r| match r {
                     Reply::Status(s) => Ok(s),
@@ -759,13 +759,18 @@ impl Client {
                 continue;
             }
             let limit = (self.servers.len() as u32).saturating_mul(2).max(2);
-            if !self.options.resubmit || job.submissions >= limit {
+            // Only a lost connection is worth a resubmission; a server that sent garbage
+            // would do it again, and the caller should hear why.
+            let lost = matches!(error, Error::Io { .. });
+            if !self.options.resubmit || !lost || job.submissions >= limit {
                 self.finish(id, Outcome::Error(error.clone()));
                 continue;
             }
             let next = server + 1;
             if let Err(e) = Box::pin(self.send_submission(id, next)).await {
-                self.finish(id, Outcome::Error(e));
+                // Report what broke the job, not the failed attempt to rescue it.
+                tracing::debug!(job = id, error = %e, "could not resubmit");
+                self.finish(id, Outcome::Error(error.clone()));
             } else {
                 tracing::debug!(job = id, "resubmitted after server failure");
             }

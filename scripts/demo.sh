@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The classic count_lines demo: a worker running `wc -l` and a client sending /etc/passwd.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cargo build --release --quiet --bins
+bin=target/release
+port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+dir=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
+trap cleanup EXIT
+
+echo "== job server on 127.0.0.1:$port"
+/usr/sbin/gearmand --listen=127.0.0.1 --port="$port" --threads=1 \
+  --log-file="$dir/gearmand.log" --pid-file="$dir/gearmand.pid" &
+pids+=($!)
+for _ in $(seq 100); do "$bin/gearadmin" -h 127.0.0.1 -p "$port" --server-version >/dev/null 2>&1 && break; sleep 0.05; done
+
+echo "== worker: gearman -w -f count_lines -- wc -l"
+"$bin/gearman" -h 127.0.0.1 -p "$port" -w -f count_lines -- wc -l &
+pids+=($!)
+for _ in $(seq 100); do "$bin/gearadmin" -h 127.0.0.1 -p "$port" --status | grep -q "^count_lines.*1$" && break; sleep 0.05; done
+
+echo "== CLI client: gearman -f count_lines < /etc/passwd"
+"$bin/gearman" -h 127.0.0.1 -p "$port" -f count_lines < /etc/passwd
+echo "   (wc -l < /etc/passwd says $(wc -l < /etc/passwd))"
+echo "== gearadmin --status"
+"$bin/gearadmin" -h 127.0.0.1 -p "$port" --status
