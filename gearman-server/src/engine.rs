@@ -1,0 +1,1254 @@
+//! The job engine: every queue, job, registration and sleeping-worker flag, under one owner.
+//!
+//! The server keeps one `Engine` behind one lock, and every packet is handled start to finish
+//! while holding it. So "enqueue, then wake the sleepers" and "PRE_SLEEP re-checks the queues" are
+//! each one critical section, and a wake-up can never be lost between them.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use gearman_core::admin::{url_encode, AdminCommand};
+use gearman_core::protocol::{Packet, PacketType, MAX_UNIQUE_LEN};
+use hashbrown::HashTable;
+use tokio::sync::Notify;
+
+use crate::output::Output;
+use crate::store::{Ack, StoreOp, StoredJob};
+
+/// Identifies a connection for its whole life; never reused.
+pub type ConnId = u64;
+
+/// Gearman's three priorities, as queue indexes.
+const HIGH: usize = 0;
+const NORMAL: usize = 1;
+const LOW: usize = 2;
+
+/// Settings the engine needs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Handles are `<prefix>:<n>`.
+    pub handle_prefix: String,
+    /// Drop a job once it has been lost (worker gone, timeout) this many times; 0 = never.
+    pub job_retries: u32,
+    /// NOOPs sent per queued job; 0 = every sleeping worker.
+    pub worker_wakeup: usize,
+    /// Exceptions forwarded by default to every connection.
+    pub exceptions: bool,
+    /// Reported by the `version` admin command.
+    pub version: String,
+    /// The `verbose` admin command's answer.
+    pub verbose: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            handle_prefix: format!("H:{}", crate::hostname()),
+            job_retries: 0,
+            worker_wakeup: 0,
+            exceptions: false,
+            version: crate::VERSION_STRING.to_string(),
+            verbose: "ERROR".to_string(),
+        }
+    }
+}
+
+const FLAG_BACKGROUND: u8 = 1;
+const FLAG_IGNORED: u8 = 2;
+const FLAG_QUEUED: u8 = 4;
+const FLAG_PERSISTED: u8 = 8;
+const FLAG_DELAYED: u8 = 16;
+
+/// One job. Kept small: a million queued background jobs cost their bytes plus about 150.
+struct Job {
+    no: u64,
+    /// unique ++ reducer ++ workload, in one allocation.
+    blob: Box<[u8]>,
+    /// Run-at time in epoch seconds; 0 = now.
+    when: u64,
+    /// Only for jobs with clients attached or a worker running them.
+    extra: Option<Box<JobExtra>>,
+    func: u32,
+    reducer_len: u16,
+    unique_len: u8,
+    priority: u8,
+    flags: u8,
+    retries: u8,
+}
+
+#[derive(Default)]
+struct JobExtra {
+    /// Attached foreground clients, once per submit.
+    clients: Vec<ConnId>,
+    /// The worker running the job, or 0.
+    worker: ConnId,
+    numerator: u64,
+    denominator: u64,
+    /// CAN_DO_TIMEOUT deadline of the current run.
+    deadline: Option<Instant>,
+}
+
+impl Job {
+    fn unique(&self) -> &[u8] {
+        &self.blob[..self.unique_len as usize]
+    }
+
+    fn reducer(&self) -> &[u8] {
+        let start = self.unique_len as usize;
+        &self.blob[start..start + self.reducer_len as usize]
+    }
+
+    fn data(&self) -> &[u8] {
+        &self.blob[self.unique_len as usize + self.reducer_len as usize..]
+    }
+
+    fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    fn extra(&mut self) -> &mut JobExtra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    fn worker(&self) -> ConnId {
+        self.extra.as_ref().map_or(0, |e| e.worker)
+    }
+
+    fn clients(&self) -> &[ConnId] {
+        self.extra.as_ref().map_or(&[], |e| &e.clients)
+    }
+
+    /// What coalescing compares: the unique, or the workload for unique `-`; `None` for none.
+    fn coalesce_key(&self) -> Option<(bool, &[u8])> {
+        coalesce_key(self.unique(), self.data())
+    }
+}
+
+fn coalesce_key<'a>(unique: &'a [u8], data: &'a [u8]) -> Option<(bool, &'a [u8])> {
+    match unique {
+        b"" => None,
+        b"-" => Some((true, data)),
+        u => Some((false, u)),
+    }
+}
+
+struct Function {
+    name: Bytes,
+    queues: [VecDeque<u64>; 3],
+    queued: [u64; 3],
+    delayed: u64,
+    running: u64,
+    /// Connections that registered the function, in registration order.
+    workers: Vec<ConnId>,
+    max_queue: [u64; 3],
+    wake_cursor: usize,
+}
+
+impl Function {
+    fn total(&self) -> u64 {
+        self.queued.iter().sum::<u64>() + self.delayed + self.running
+    }
+}
+
+struct Ability {
+    func: u32,
+    timeout: Option<Duration>,
+}
+
+struct Conn {
+    fd: i32,
+    ip: String,
+    loopback: bool,
+    out: Arc<Output>,
+    client_id: Bytes,
+    abilities: Vec<Ability>,
+    sleeping: bool,
+    noop_sent: bool,
+    exceptions: bool,
+    /// Jobs this connection runs as a worker.
+    held: Vec<u64>,
+    /// Foreground jobs this connection waits on as a client.
+    waiting: Vec<u64>,
+}
+
+/// What the connection task must do after a packet.
+#[derive(Debug)]
+pub enum Next {
+    Continue,
+    /// A background job is being made durable; its JOB_CREATED (or ERROR) is sent by the store.
+    /// Handle nothing else from this connection until `done` says whether it was stored.
+    Stored {
+        no: u64,
+        done: tokio::sync::oneshot::Receiver<bool>,
+    },
+    /// Send what is queued, then close.
+    Close,
+    /// Stop the server (admin `shutdown`).
+    Shutdown {
+        graceful: bool,
+    },
+}
+
+/// The engine. See the module docs.
+pub struct Engine {
+    config: EngineConfig,
+    conns: HashMap<ConnId, Conn>,
+    functions: Vec<Function>,
+    function_ids: HashMap<Bytes, u32>,
+    jobs: HashMap<u64, Job>,
+    uniques: HashTable<u64>,
+    hasher: std::collections::hash_map::RandomState,
+    next_job: u64,
+    /// Epoch jobs not yet due: (when, job).
+    delayed: BTreeSet<(u64, u64)>,
+    /// CAN_DO_TIMEOUT deadlines: (deadline, job).
+    deadlines: BTreeSet<(Instant, u64)>,
+    timer: Arc<Notify>,
+    store: Option<std::sync::mpsc::Sender<StoreOp>>,
+    pid: u32,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Engine {
+        Engine {
+            config,
+            conns: HashMap::new(),
+            functions: Vec::new(),
+            function_ids: HashMap::new(),
+            jobs: HashMap::new(),
+            uniques: HashTable::new(),
+            hasher: Default::default(),
+            next_job: 1,
+            delayed: BTreeSet::new(),
+            deadlines: BTreeSet::new(),
+            timer: Arc::new(Notify::new()),
+            store: None,
+            pid: std::process::id(),
+        }
+    }
+
+    /// Persists background jobs through `store` from now on.
+    pub fn set_store(&mut self, store: std::sync::mpsc::Sender<StoreOp>) {
+        self.store = Some(store);
+    }
+
+    /// Notified whenever a timer (epoch or CAN_DO_TIMEOUT) is armed.
+    pub fn timer_notify(&self) -> Arc<Notify> {
+        self.timer.clone()
+    }
+
+    /// Number of jobs known (queued, delayed or running).
+    pub fn job_count(&self) -> usize {
+        self.jobs.len()
+    }
+
+    pub fn connect(&mut self, id: ConnId, fd: i32, peer: std::net::SocketAddr, out: Arc<Output>) {
+        let ip = peer.ip().to_canonical();
+        self.conns.insert(
+            id,
+            Conn {
+                fd,
+                ip: ip.to_string(),
+                loopback: ip.is_loopback(),
+                out,
+                client_id: Bytes::from_static(b"-"),
+                abilities: Vec::new(),
+                sleeping: false,
+                noop_sent: false,
+                exceptions: self.config.exceptions,
+                held: Vec::new(),
+                waiting: Vec::new(),
+            },
+        );
+    }
+
+    /// A connection went away: requeue what it ran, detach it from what it waited on.
+    pub fn disconnect(&mut self, id: ConnId) {
+        let Some(conn) = self.conns.remove(&id) else {
+            return;
+        };
+        for ability in &conn.abilities {
+            if let Some(f) = self.functions.get_mut(ability.func as usize) {
+                f.workers.retain(|&w| w != id);
+            }
+        }
+        for no in conn.held {
+            self.requeue(no, true);
+        }
+        for no in conn.waiting {
+            self.detach_client(no, id);
+        }
+    }
+
+    fn out(&self, id: ConnId) -> Option<&Arc<Output>> {
+        self.conns.get(&id).map(|c| &c.out)
+    }
+
+    fn reply(&self, id: ConnId, kind: PacketType, fields: &[&[u8]]) {
+        if let Some(out) = self.out(id) {
+            out.packet(kind, fields);
+        }
+    }
+
+    fn error(&self, id: ConnId, code: &str, text: &str) {
+        self.reply(id, PacketType::Error, &[code.as_bytes(), text.as_bytes()]);
+    }
+
+    fn handle_of(&self, no: u64) -> String {
+        format!("{}:{}", self.config.handle_prefix, no)
+    }
+
+    fn job_no(&self, handle: &[u8]) -> Option<u64> {
+        let handle = handle.strip_suffix(b"\0").unwrap_or(handle);
+        let rest = handle
+            .strip_prefix(self.config.handle_prefix.as_bytes())?
+            .strip_prefix(b":")?;
+        std::str::from_utf8(rest).ok()?.parse().ok()
+    }
+
+    fn function_id(&mut self, name: &[u8]) -> u32 {
+        if let Some(&id) = self.function_ids.get(name) {
+            return id;
+        }
+        let id = self.functions.len() as u32;
+        let name = Bytes::copy_from_slice(name);
+        self.functions.push(Function {
+            name: name.clone(),
+            queues: Default::default(),
+            queued: [0; 3],
+            delayed: 0,
+            running: 0,
+            workers: Vec::new(),
+            max_queue: [0; 3],
+            wake_cursor: 0,
+        });
+        self.function_ids.insert(name, id);
+        id
+    }
+
+    fn unique_hash(&self, func: u32, key: (bool, &[u8])) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        func.hash(&mut h);
+        key.hash(&mut h);
+        h.finish()
+    }
+
+    fn find_coalesced(&self, func: u32, key: (bool, &[u8])) -> Option<u64> {
+        let hash = self.unique_hash(func, key);
+        let jobs = &self.jobs;
+        self.uniques
+            .find(hash, |no| {
+                jobs.get(no)
+                    .is_some_and(|j| j.func == func && j.coalesce_key() == Some(key))
+            })
+            .copied()
+    }
+
+    fn index_unique(&mut self, no: u64) {
+        let Some(job) = self.jobs.get(&no) else {
+            return;
+        };
+        let Some(key) = job.coalesce_key() else {
+            return;
+        };
+        let hash = self.unique_hash(job.func, key);
+        let hasher = &self.hasher;
+        let jobs = &self.jobs;
+        self.uniques.insert_unique(hash, no, |other| {
+            let j = &jobs[other];
+            let mut h = hasher.build_hasher();
+            j.func.hash(&mut h);
+            j.coalesce_key().hash(&mut h);
+            h.finish()
+        });
+    }
+
+    fn unindex_unique(&mut self, no: u64) {
+        let Some(job) = self.jobs.get(&no) else {
+            return;
+        };
+        let Some(key) = job.coalesce_key() else {
+            return;
+        };
+        let hash = self.unique_hash(job.func, key);
+        if let Ok(entry) = self.uniques.find_entry(hash, |&n| n == no) {
+            entry.remove();
+        }
+    }
+
+    /// Handles one binary packet from connection `id`.
+    pub fn packet(&mut self, id: ConnId, packet: Packet) -> Next {
+        use PacketType as T;
+        match packet.kind {
+            T::SubmitJob
+            | T::SubmitJobBg
+            | T::SubmitJobHigh
+            | T::SubmitJobHighBg
+            | T::SubmitJobLow
+            | T::SubmitJobLowBg
+            | T::SubmitJobEpoch
+            | T::SubmitReduceJob
+            | T::SubmitReduceJobBackground => return self.submit(id, &packet),
+            T::GrabJob | T::GrabJobUniq | T::GrabJobAll => self.grab(id, packet.kind),
+            T::PreSleep => self.pre_sleep(id),
+            T::CanDo => self.can_do(id, packet.arg(0), None),
+            T::CanDoTimeout => {
+                let ms = gearman_core::job::parse_number(packet.arg(1));
+                let timeout = (ms > 0).then(|| Duration::from_millis(ms));
+                self.can_do(id, packet.arg(0), timeout)
+            }
+            T::CantDo => self.cant_do(id, packet.arg(0)),
+            T::ResetAbilities => self.reset_abilities(id),
+            T::WorkStatus
+            | T::WorkData
+            | T::WorkWarning
+            | T::WorkComplete
+            | T::WorkFail
+            | T::WorkException => self.work(id, &packet),
+            T::GetStatus => self.get_status(id, packet.arg(0)),
+            T::GetStatusUnique => self.get_status_unique(id, packet.arg(0)),
+            T::EchoReq => self.reply(id, T::EchoRes, &[packet.arg(0)]),
+            T::OptionReq => self.option(id, packet.arg(0)),
+            T::SetClientId => {
+                let mut client_id = packet.arg_bytes(0);
+                client_id.truncate(127);
+                if let Some(conn) = self.conns.get_mut(&id) {
+                    conn.client_id = client_id;
+                }
+            }
+            _ => self.error(id, "INVALID_COMMAND", "Command not expected"),
+        }
+        Next::Continue
+    }
+
+    fn submit(&mut self, id: ConnId, packet: &Packet) -> Next {
+        use PacketType as T;
+        let (priority, background) = match packet.kind {
+            T::SubmitJob | T::SubmitReduceJob => (NORMAL, false),
+            T::SubmitJobHigh => (HIGH, false),
+            T::SubmitJobLow => (LOW, false),
+            T::SubmitJobBg | T::SubmitJobEpoch | T::SubmitReduceJobBackground => (NORMAL, true),
+            T::SubmitJobHighBg => (HIGH, true),
+            _ => (LOW, true),
+        };
+        let (function, unique) = (packet.arg(0), packet.arg(1));
+        let (when, reducer, data) = match packet.kind {
+            T::SubmitJobEpoch => (
+                gearman_core::job::parse_number(packet.arg(2)),
+                &b""[..],
+                packet.arg(3),
+            ),
+            T::SubmitReduceJob | T::SubmitReduceJobBackground => (0, packet.arg(2), packet.arg(4)),
+            _ => (0, &b""[..], packet.arg(2)),
+        };
+        if unique.len() > MAX_UNIQUE_LEN {
+            self.error(id, "ARGUMENT_TOO_LARGE", "Unique value too large");
+            return Next::Continue;
+        }
+        if reducer.len() > u16::MAX as usize || function.is_empty() {
+            self.error(id, "INVALID_ARGUMENT", "Invalid function or reducer name");
+            return Next::Continue;
+        }
+        let func = self.function_id(function);
+        if let Some(key) = coalesce_key(unique, data) {
+            if let Some(no) = self.find_coalesced(func, key) {
+                if !background {
+                    self.attach_client(no, id);
+                }
+                let handle = self.handle_of(no);
+                self.reply(id, T::JobCreated, &[handle.as_bytes()]);
+                return Next::Continue;
+            }
+        }
+        let f = &self.functions[func as usize];
+        let limit = f.max_queue[priority];
+        if limit > 0 && f.total() >= limit {
+            self.error(id, "QUEUE_ERROR", "Job queue is full");
+            return Next::Continue;
+        }
+        let no = self.next_job;
+        self.next_job += 1;
+        let stored = background.then(|| StoredJob {
+            no,
+            function: Bytes::copy_from_slice(function),
+            unique: Bytes::copy_from_slice(unique),
+            reducer: Bytes::copy_from_slice(reducer),
+            data: Bytes::copy_from_slice(data),
+            priority: priority as u8,
+            when,
+        });
+        self.create_job(func, no, unique, reducer, data, priority, background, when);
+        if !background {
+            self.attach_client(no, id);
+        }
+        if let (Some(store), Some(stored)) = (&self.store, stored) {
+            if let Some(job) = self.jobs.get_mut(&no) {
+                job.flags |= FLAG_PERSISTED;
+            }
+            let handle = Bytes::from(self.handle_of(no));
+            let (done, done_rx) = tokio::sync::oneshot::channel();
+            let ack = self.out(id).cloned().map(|out| Ack { out, handle, done });
+            let _ = store.send(StoreOp::Insert { job: stored, ack });
+            return Next::Stored { no, done: done_rx };
+        }
+        let handle = self.handle_of(no);
+        self.reply(id, T::JobCreated, &[handle.as_bytes()]);
+        Next::Continue
+    }
+
+    /// The store could not write job `no`: the submitter was told; the job must not run.
+    pub fn store_failed(&mut self, no: u64) {
+        if let Some(job) = self.jobs.get_mut(&no) {
+            job.flags &= !FLAG_PERSISTED;
+        }
+        let handle = self.handle_of(no);
+        for client in self
+            .jobs
+            .get(&no)
+            .map(|j| j.clients().to_vec())
+            .unwrap_or_default()
+        {
+            self.reply(client, PacketType::WorkFail, &[handle.as_bytes()]);
+        }
+        self.free_job(no);
+    }
+
+    /// Creates a job and makes it runnable (or delayed), waking workers.
+    #[allow(clippy::too_many_arguments)]
+    fn create_job(
+        &mut self,
+        func: u32,
+        no: u64,
+        unique: &[u8],
+        reducer: &[u8],
+        data: &[u8],
+        priority: usize,
+        background: bool,
+        when: u64,
+    ) {
+        let mut blob = Vec::with_capacity(unique.len() + reducer.len() + data.len());
+        blob.extend_from_slice(unique);
+        blob.extend_from_slice(reducer);
+        blob.extend_from_slice(data);
+        let job = Job {
+            no,
+            blob: blob.into_boxed_slice(),
+            when,
+            extra: None,
+            func,
+            reducer_len: reducer.len() as u16,
+            unique_len: unique.len() as u8,
+            priority: priority as u8,
+            flags: if background { FLAG_BACKGROUND } else { 0 },
+            retries: 0,
+        };
+        self.jobs.insert(no, job);
+        self.index_unique(no);
+        if when > now_epoch() {
+            self.delay(no);
+        } else {
+            self.enqueue(no);
+        }
+    }
+
+    /// Re-creates a stored background job at start-up.
+    pub fn restore(&mut self, job: StoredJob) {
+        let func = self.function_id(&job.function);
+        self.next_job = self.next_job.max(job.no + 1);
+        if let Some(key) = coalesce_key(&job.unique, &job.data) {
+            if self.find_coalesced(func, key).is_some() {
+                // A duplicate row: the job already exists; drop the extra row.
+                if let Some(store) = &self.store {
+                    let _ = store.send(StoreOp::Delete { no: job.no });
+                }
+                return;
+            }
+        }
+        let priority = (job.priority as usize).min(LOW);
+        self.create_job(
+            func,
+            job.no,
+            &job.unique,
+            &job.reducer,
+            &job.data,
+            priority,
+            true,
+            job.when,
+        );
+        if let Some(j) = self.jobs.get_mut(&job.no) {
+            j.flags |= FLAG_PERSISTED;
+        }
+    }
+
+    fn delay(&mut self, no: u64) {
+        let Some(job) = self.jobs.get_mut(&no) else {
+            return;
+        };
+        job.flags |= FLAG_DELAYED;
+        self.functions[job.func as usize].delayed += 1;
+        self.delayed.insert((job.when, no));
+        self.timer.notify_one();
+    }
+
+    /// Appends a job to its queue and wakes sleeping workers of its function.
+    fn enqueue(&mut self, no: u64) {
+        let Some(job) = self.jobs.get_mut(&no) else {
+            return;
+        };
+        job.flags |= FLAG_QUEUED;
+        let (func, prio) = (job.func as usize, job.priority as usize);
+        let f = &mut self.functions[func];
+        f.queues[prio].push_back(no);
+        f.queued[prio] += 1;
+        self.wake(func);
+    }
+
+    fn wake(&mut self, func: usize) {
+        let f = &mut self.functions[func];
+        let n = f.workers.len();
+        if n == 0 {
+            return;
+        }
+        let limit = if self.config.worker_wakeup == 0 {
+            n
+        } else {
+            self.config.worker_wakeup
+        };
+        let start = f.wake_cursor % n;
+        let mut woken = 0;
+        for k in 0..n {
+            let conn_id = f.workers[(start + k) % n];
+            if let Some(conn) = self.conns.get_mut(&conn_id) {
+                if conn.sleeping && !conn.noop_sent {
+                    conn.noop_sent = true;
+                    conn.out.packet(PacketType::Noop, &[]);
+                    woken += 1;
+                    if woken >= limit {
+                        break;
+                    }
+                }
+            }
+        }
+        f.wake_cursor = (start + 1) % n;
+    }
+
+    fn attach_client(&mut self, no: u64, id: ConnId) {
+        if let Some(job) = self.jobs.get_mut(&no) {
+            job.extra().clients.push(id);
+            if let Some(conn) = self.conns.get_mut(&id) {
+                conn.waiting.push(no);
+            }
+        }
+    }
+
+    /// A client stopped waiting on a job; a foreground job nobody waits for is dropped.
+    fn detach_client(&mut self, no: u64, id: ConnId) {
+        let Some(job) = self.jobs.get_mut(&no) else {
+            return;
+        };
+        if let Some(extra) = job.extra.as_mut() {
+            extra.clients.retain(|&c| c != id);
+        }
+        if job.has(FLAG_BACKGROUND) || !job.clients().is_empty() {
+            return;
+        }
+        if job.worker() != 0 {
+            // Running: the worker finishes and the result is dropped.
+            job.flags |= FLAG_IGNORED;
+        } else {
+            self.free_job(no);
+        }
+    }
+
+    /// Removes a job everywhere. Clients are not told; callers do that first.
+    fn free_job(&mut self, no: u64) {
+        self.unindex_unique(no);
+        let Some(job) = self.jobs.remove(&no) else {
+            return;
+        };
+        let f = &mut self.functions[job.func as usize];
+        if job.has(FLAG_QUEUED) {
+            f.queued[job.priority as usize] -= 1;
+        }
+        if job.has(FLAG_DELAYED) {
+            f.delayed -= 1;
+            self.delayed.remove(&(job.when, no));
+        }
+        if let Some(extra) = &job.extra {
+            if extra.worker != 0 {
+                f.running -= 1;
+                if let Some(worker) = self.conns.get_mut(&extra.worker) {
+                    worker.held.retain(|&h| h != no);
+                }
+            }
+            if let Some(deadline) = extra.deadline {
+                self.deadlines.remove(&(deadline, no));
+            }
+            for client in &extra.clients {
+                if let Some(conn) = self.conns.get_mut(client) {
+                    if let Some(pos) = conn.waiting.iter().position(|&w| w == no) {
+                        conn.waiting.swap_remove(pos);
+                    }
+                }
+            }
+        }
+        if job.has(FLAG_PERSISTED) {
+            if let Some(store) = &self.store {
+                let _ = store.send(StoreOp::Delete { no });
+            }
+        }
+    }
+
+    /// A worker lost a job (disconnect, CANT_DO, timeout): queue it again, or drop it once it has
+    /// been lost `job_retries` times.
+    fn requeue(&mut self, no: u64, count_retry: bool) {
+        let Some(job) = self.jobs.get_mut(&no) else {
+            return;
+        };
+        let worker = job.worker();
+        if worker == 0 {
+            return;
+        }
+        if let Some(extra) = job.extra.as_mut() {
+            extra.worker = 0;
+            extra.numerator = 0;
+            extra.denominator = 0;
+            if let Some(deadline) = extra.deadline.take() {
+                self.deadlines.remove(&(deadline, no));
+            }
+        }
+        if count_retry {
+            job.retries = job.retries.saturating_add(1);
+        }
+        let (func, retries, ignored) = (job.func as usize, job.retries, job.has(FLAG_IGNORED));
+        self.functions[func].running -= 1;
+        if let Some(conn) = self.conns.get_mut(&worker) {
+            conn.held.retain(|&h| h != no);
+        }
+        let limit = self.config.job_retries;
+        if ignored || (limit > 0 && u32::from(retries) >= limit) {
+            let handle = self.handle_of(no);
+            for client in self.jobs[&no].clients().to_vec() {
+                self.reply(client, PacketType::WorkFail, &[handle.as_bytes()]);
+            }
+            self.free_job(no);
+            return;
+        }
+        self.enqueue(no);
+    }
+
+    fn has_runnable(&self, id: ConnId) -> bool {
+        let Some(conn) = self.conns.get(&id) else {
+            return false;
+        };
+        conn.abilities.iter().any(|a| {
+            self.functions[a.func as usize]
+                .queued
+                .iter()
+                .any(|&n| n > 0)
+        })
+    }
+
+    fn pre_sleep(&mut self, id: ConnId) {
+        let runnable = self.has_runnable(id);
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        conn.sleeping = true;
+        if runnable {
+            // A job arrived while the worker decided to sleep: wake it at once.
+            conn.noop_sent = true;
+            conn.out.packet(PacketType::Noop, &[]);
+        } else {
+            conn.noop_sent = false;
+        }
+    }
+
+    /// Takes the next runnable job of function `func` at priority `prio`.
+    fn pop_runnable(&mut self, func: usize, prio: usize) -> Option<u64> {
+        loop {
+            let no = self.functions[func].queues[prio].pop_front()?;
+            if let Some(job) = self.jobs.get_mut(&no) {
+                if job.has(FLAG_QUEUED) {
+                    job.flags &= !FLAG_QUEUED;
+                    self.functions[func].queued[prio] -= 1;
+                    return Some(no);
+                }
+            }
+        }
+    }
+
+    fn grab(&mut self, id: ConnId, kind: PacketType) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        conn.sleeping = false;
+        conn.noop_sent = false;
+        let abilities: Vec<(u32, Option<Duration>)> =
+            conn.abilities.iter().map(|a| (a.func, a.timeout)).collect();
+        // Strict priority across all the worker's functions, then round-robin among them.
+        let mut found = None;
+        'scan: for prio in [HIGH, NORMAL, LOW] {
+            for (index, &(func, timeout)) in abilities.iter().enumerate() {
+                if self.functions[func as usize].queued[prio] == 0 {
+                    continue;
+                }
+                if let Some(no) = self.pop_runnable(func as usize, prio) {
+                    found = Some((index, no, timeout));
+                    break 'scan;
+                }
+            }
+        }
+        let Some((index, no, timeout)) = found else {
+            return self.reply(id, PacketType::NoJob, &[]);
+        };
+        if let Some(conn) = self.conns.get_mut(&id) {
+            let ability = conn.abilities.remove(index);
+            conn.abilities.push(ability);
+            conn.held.push(no);
+        }
+        let handle = self.handle_of(no);
+        let job = self.jobs.get_mut(&no).expect("popped job exists");
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let extra = job.extra();
+        extra.worker = id;
+        extra.deadline = deadline;
+        let func = job.func as usize;
+        self.functions[func].running += 1;
+        if let Some(deadline) = deadline {
+            self.deadlines.insert((deadline, no));
+            self.timer.notify_one();
+        }
+        let job = &self.jobs[&no];
+        let name = &self.functions[func].name;
+        let out = &self.conns[&id].out;
+        match kind {
+            PacketType::GrabJob => out.packet(
+                PacketType::JobAssign,
+                &[handle.as_bytes(), name, job.data()],
+            ),
+            PacketType::GrabJobAll if job.reducer_len > 0 => out.packet(
+                PacketType::JobAssignAll,
+                &[
+                    handle.as_bytes(),
+                    name,
+                    job.unique(),
+                    job.reducer(),
+                    job.data(),
+                ],
+            ),
+            _ => out.packet(
+                PacketType::JobAssignUniq,
+                &[handle.as_bytes(), name, job.unique(), job.data()],
+            ),
+        }
+    }
+
+    fn can_do(&mut self, id: ConnId, name: &[u8], timeout: Option<Duration>) {
+        if name.is_empty() {
+            return self.error(id, "INVALID_ARGUMENT", "Empty function name");
+        }
+        let func = self.function_id(name);
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        // Registrations are de-duplicated per connection (gearmand counts each CAN_DO).
+        if let Some(existing) = conn.abilities.iter_mut().find(|a| a.func == func) {
+            existing.timeout = timeout;
+            return;
+        }
+        conn.abilities.insert(0, Ability { func, timeout });
+        self.functions[func as usize].workers.push(id);
+    }
+
+    fn cant_do(&mut self, id: ConnId, name: &[u8]) {
+        let Some(&func) = self.function_ids.get(name) else {
+            return;
+        };
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        conn.abilities.retain(|a| a.func != func);
+        self.functions[func as usize].workers.retain(|&w| w != id);
+        let held: Vec<u64> = conn.held.clone();
+        for no in held {
+            if self.jobs.get(&no).is_some_and(|j| j.func == func) {
+                self.requeue(no, true);
+            }
+        }
+    }
+
+    fn reset_abilities(&mut self, id: ConnId) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let abilities = std::mem::take(&mut conn.abilities);
+        let held = conn.held.clone();
+        for a in abilities {
+            self.functions[a.func as usize].workers.retain(|&w| w != id);
+        }
+        for no in held {
+            self.requeue(no, true);
+        }
+    }
+
+    fn work(&mut self, id: ConnId, packet: &Packet) {
+        let handle = packet.arg(0);
+        let held = self
+            .job_no(handle)
+            .filter(|no| self.jobs.get(no).is_some_and(|j| j.worker() == id));
+        let Some(no) = held else {
+            return self.error(id, "JOB_NOT_FOUND", "Job given in work result not found");
+        };
+        let clients = self.jobs[&no].clients().to_vec();
+        let ignored = self.jobs[&no].has(FLAG_IGNORED);
+        let args: Vec<&[u8]> = packet.args.iter().map(|a| &a[..]).collect();
+        match packet.kind {
+            PacketType::WorkStatus => {
+                let job = self.jobs.get_mut(&no).expect("held job");
+                let extra = job.extra();
+                extra.numerator = gearman_core::job::parse_number(packet.arg(1));
+                extra.denominator = gearman_core::job::parse_number(packet.arg(2));
+            }
+            PacketType::WorkException => {
+                for client in &clients {
+                    match self.conns.get(client) {
+                        Some(c) if c.exceptions => c.out.packet(PacketType::WorkException, &args),
+                        Some(c) => c.out.packet(PacketType::WorkFail, &[handle]),
+                        None => {}
+                    }
+                }
+                self.free_job(no);
+                return;
+            }
+            _ => {}
+        }
+        if !ignored {
+            for client in &clients {
+                self.reply(*client, packet.kind, &args);
+            }
+        }
+        if matches!(packet.kind, PacketType::WorkComplete | PacketType::WorkFail) {
+            self.free_job(no);
+        }
+    }
+
+    fn get_status(&mut self, id: ConnId, handle: &[u8]) {
+        let job = self.job_no(handle).and_then(|no| self.jobs.get(&no));
+        let (known, running, num, den) = status_fields(job);
+        self.reply(
+            id,
+            PacketType::StatusRes,
+            &[
+                handle,
+                known.as_bytes(),
+                running.as_bytes(),
+                num.as_bytes(),
+                den.as_bytes(),
+            ],
+        );
+    }
+
+    fn get_status_unique(&mut self, id: ConnId, unique: &[u8]) {
+        let job = match coalesce_key(unique, b"") {
+            Some(key) if !key.0 => (0..self.functions.len() as u32)
+                .find_map(|f| self.find_coalesced(f, key))
+                .and_then(|no| self.jobs.get(&no)),
+            _ => None,
+        };
+        let clients = job.map_or(0, |j| j.clients().len()).to_string();
+        let (known, running, num, den) = status_fields(job);
+        self.reply(
+            id,
+            PacketType::StatusResUnique,
+            &[
+                unique,
+                known.as_bytes(),
+                running.as_bytes(),
+                num.as_bytes(),
+                den.as_bytes(),
+                clients.as_bytes(),
+            ],
+        );
+    }
+
+    fn option(&mut self, id: ConnId, name: &[u8]) {
+        if name.eq_ignore_ascii_case(b"exceptions") {
+            if let Some(conn) = self.conns.get_mut(&id) {
+                conn.exceptions = true;
+            }
+            self.reply(id, PacketType::OptionRes, &[name]);
+        } else {
+            self.error(
+                id,
+                "UNKNOWN_OPTION",
+                "Server does not recognize given option",
+            );
+        }
+    }
+
+    /// The next time a timer must fire, if any.
+    pub fn next_timer(&self) -> Option<Instant> {
+        let epoch = self.delayed.first().map(|&(when, _)| {
+            let now = now_epoch();
+            Instant::now() + Duration::from_secs(when.saturating_sub(now))
+        });
+        let deadline = self.deadlines.first().map(|&(d, _)| d);
+        match (epoch, deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Fires due timers: epoch jobs become runnable (waking workers), timed-out runs requeue.
+    pub fn fire_timers(&mut self) {
+        let now = now_epoch();
+        while let Some(&(when, no)) = self.delayed.first() {
+            if when > now {
+                break;
+            }
+            self.delayed.remove(&(when, no));
+            if let Some(job) = self.jobs.get_mut(&no) {
+                job.flags &= !FLAG_DELAYED;
+                self.functions[job.func as usize].delayed -= 1;
+                self.enqueue(no);
+            }
+        }
+        let instant = Instant::now();
+        while let Some(&(deadline, no)) = self.deadlines.first() {
+            if deadline > instant {
+                break;
+            }
+            self.deadlines.remove(&(deadline, no));
+            if let Some(job) = self.jobs.get_mut(&no) {
+                if let Some(extra) = job.extra.as_mut() {
+                    if extra.deadline == Some(deadline) {
+                        extra.deadline = None;
+                        tracing::info!(job = no, "worker timed out (CAN_DO_TIMEOUT); requeueing");
+                        self.requeue(no, true);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one text admin line from connection `id`.
+    pub fn admin(&mut self, id: ConnId, line: &[u8]) -> Next {
+        let command = AdminCommand::parse(line);
+        let mut reply = String::new();
+        let mut next = Next::Continue;
+        match command {
+            AdminCommand::Status => {
+                for f in self.live_functions() {
+                    let workers = f.workers.len();
+                    reply.push_str(&format!(
+                        "{}\t{}\t{}\t{}\n",
+                        String::from_utf8_lossy(&f.name),
+                        f.total(),
+                        f.running,
+                        workers
+                    ));
+                }
+                reply.push_str(".\n");
+            }
+            AdminCommand::PriorityStatus => {
+                for f in self.live_functions() {
+                    reply.push_str(&format!(
+                        "{}\t{}\t{}\t{}\t{}\n",
+                        String::from_utf8_lossy(&f.name),
+                        f.queued[HIGH],
+                        f.queued[NORMAL] + f.delayed,
+                        f.queued[LOW],
+                        f.workers.len()
+                    ));
+                }
+                reply.push_str(".\n");
+            }
+            AdminCommand::Workers => {
+                let mut conns: Vec<(&ConnId, &Conn)> = self.conns.iter().collect();
+                conns.sort_by_key(|(id, _)| std::cmp::Reverse(**id));
+                for (_, c) in conns {
+                    reply.push_str(&format!(
+                        "{} {} {} :",
+                        c.fd,
+                        c.ip,
+                        String::from_utf8_lossy(&c.client_id)
+                    ));
+                    for a in &c.abilities {
+                        reply.push(' ');
+                        reply.push_str(&String::from_utf8_lossy(
+                            &self.functions[a.func as usize].name,
+                        ));
+                    }
+                    reply.push('\n');
+                }
+                reply.push_str(".\n");
+            }
+            AdminCommand::Version => reply = format!("OK {}\n", self.config.version),
+            AdminCommand::GetPid => reply = format!("OK {}\n", self.pid),
+            AdminCommand::Verbose => reply = format!("OK {}\n", self.config.verbose),
+            AdminCommand::MaxQueueIncomplete => {
+                reply = err_line(
+                    "INVALID_ARGUMENTS",
+                    "An incomplete set of arguments was sent to this command maxqueue",
+                )
+            }
+            AdminCommand::MaxQueue { function, limits } => {
+                if let Some(&func) = self.function_ids.get(&function) {
+                    let clamp = |v: i64| v.max(0) as u64;
+                    let f = &mut self.functions[func as usize];
+                    f.max_queue = match limits.as_slice() {
+                        [] => [0; 3],
+                        [n] => [clamp(*n); 3],
+                        [h, n] => [clamp(*h), clamp(*n), 0],
+                        [h, n, l, ..] => [clamp(*h), clamp(*n), clamp(*l)],
+                    };
+                }
+                // `OK\n`, not gearmand's `OK\r\n`: python-gearman's admin clients accept only it.
+                reply = "OK\n".into();
+            }
+            AdminCommand::ShowJobs => {
+                let mut jobs: Vec<&Job> = self.jobs.values().collect();
+                jobs.sort_by_key(|j| j.no);
+                for j in jobs {
+                    reply.push_str(&format!(
+                        "{}\t{}\t{}\t{}\n",
+                        self.handle_of(j.no),
+                        j.retries,
+                        u8::from(j.has(FLAG_IGNORED)),
+                        u8::from(j.has(FLAG_BACKGROUND))
+                    ));
+                }
+                reply.push_str(".\n");
+            }
+            AdminCommand::ShowUniqueJobs => {
+                let mut jobs: Vec<&Job> = self.jobs.values().collect();
+                jobs.sort_by_key(|j| j.no);
+                for j in jobs {
+                    reply.push_str(&String::from_utf8_lossy(j.unique()));
+                    reply.push('\n');
+                }
+                reply.push_str(".\n");
+            }
+            AdminCommand::ShowUnknown => reply = "ERR UNKNOWN_SHOW_ARGUMENTS\r\n".into(),
+            AdminCommand::CancelJob(handle) => {
+                reply = match self.job_no(&handle).filter(|no| self.jobs.contains_key(no)) {
+                    Some(no) => {
+                        self.cancel(no);
+                        "OK\r\n".into()
+                    }
+                    None => "ERR UNKNOWN_JOB\r\n".into(),
+                };
+            }
+            AdminCommand::CancelMalformed => reply = "ERR UNKNOWN_ERROR\r\n".into(),
+            AdminCommand::CreateFunction(name) => {
+                self.function_id(&name);
+                reply = "OK\r\n".into();
+            }
+            AdminCommand::DropFunction(name) => reply = self.drop_function(&name),
+            AdminCommand::DropIncomplete => {
+                reply = err_line(
+                    "INVALID_ARGUMENTS",
+                    "An incomplete set of arguments was sent to this command drop",
+                )
+            }
+            AdminCommand::Shutdown { graceful } => {
+                if self.conns.get(&id).is_some_and(|c| c.loopback) {
+                    reply = "OK\r\n".into();
+                    next = Next::Shutdown { graceful };
+                } else {
+                    reply = err_line(
+                        "PERMISSION_DENIED",
+                        "shutdown is accepted from loopback only",
+                    );
+                }
+            }
+            AdminCommand::Unknown(word) => {
+                reply = err_line(
+                    "UNKNOWN_COMMAND",
+                    &format!("Unknown server command{}", String::from_utf8_lossy(&word)),
+                )
+            }
+        }
+        if let Some(out) = self.out(id) {
+            out.raw(reply.as_bytes());
+        }
+        next
+    }
+
+    fn live_functions(&self) -> impl Iterator<Item = &Function> {
+        let mut ids: Vec<u32> = self.function_ids.values().copied().collect();
+        ids.sort_unstable();
+        ids.into_iter().map(|id| &self.functions[id as usize])
+    }
+
+    /// `cancel job`: attached clients get WORK_FAIL; the job is gone.
+    fn cancel(&mut self, no: u64) {
+        let handle = self.handle_of(no);
+        let clients = self
+            .jobs
+            .get(&no)
+            .map(|j| j.clients().to_vec())
+            .unwrap_or_default();
+        for client in clients {
+            self.reply(client, PacketType::WorkFail, &[handle.as_bytes()]);
+        }
+        self.free_job(no);
+    }
+
+    fn drop_function(&mut self, name: &[u8]) -> String {
+        let found = self
+            .function_ids
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(n, &id)| (n.clone(), id));
+        let Some((key, func)) = found else {
+            return "ERR function not found\r\n".into();
+        };
+        let f = &self.functions[func as usize];
+        if !f.workers.is_empty() || f.running > 0 {
+            return "ERR there are still connected workers or executing clients\r\n".into();
+        }
+        let doomed: Vec<u64> = self
+            .jobs
+            .values()
+            .filter(|j| j.func == func)
+            .map(|j| j.no)
+            .collect();
+        for no in doomed {
+            self.cancel(no);
+        }
+        self.function_ids.remove(&key);
+        let f = &mut self.functions[func as usize];
+        f.queues = Default::default();
+        "OK\r\n".into()
+    }
+}
+
+fn status_fields(job: Option<&Job>) -> (&'static str, &'static str, String, String) {
+    match job {
+        None => ("0", "0", "0".into(), "0".into()),
+        Some(j) => {
+            let running = if j.worker() != 0 { "1" } else { "0" };
+            let (n, d) = j
+                .extra
+                .as_ref()
+                .map_or((0, 0), |e| (e.numerator, e.denominator));
+            ("1", running, n.to_string(), d.to_string())
+        }
+    }
+}
+
+fn err_line(code: &str, text: &str) -> String {
+    format!("ERR {code} {}\r\n", url_encode(text))
+}
+
+fn now_epoch() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,29 @@
+//! gearman-server: a Gearman job server compatible with gearmand 1.1.
+//!
+//! - [`engine`]: jobs, queues, registrations and sleeping workers under one owner;
+//! - [`server`]: listeners and connections (`run` takes its listeners and stop signal, so tests
+//!   bind `127.0.0.1:0` and talk raw bytes);
+//! - [`output`]: each connection's bounded, ordered output queue;
+//! - [`store`]: durable background jobs in SQLite with group commit;
+//! - [`options`]: gearmand's command line.
+
+pub mod engine;
+pub mod options;
+pub mod output;
+pub mod server;
+pub mod store;
+
+/// What `version` answers and `-V` prints: the gearmand release we are compatible with, and ours.
+pub const VERSION_STRING: &str = concat!("1.1.20-gearman-rs-", env!("CARGO_PKG_VERSION"));
+
+/// The host name, for default job handles `H:<host>:<n>`.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "localhost".to_string();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}

@@ -1,0 +1,369 @@
+//! Listeners and connections: bytes in, engine calls, bytes out.
+
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use gearman_core::protocol::{Decoder, Frame, PacketType, ProtocolError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::engine::{ConnId, Engine, Next};
+use crate::output::Output;
+
+/// Limits applied to every connection.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest packet payload accepted.
+    pub max_payload: usize,
+    /// Longest admin line accepted.
+    pub max_line: usize,
+    /// Most connections served at once.
+    pub max_connections: usize,
+    /// TCP keepalive idle time, if enabled.
+    pub keepalive: Option<Keepalive>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Keepalive {
+    pub idle: Option<Duration>,
+    pub interval: Option<Duration>,
+    pub count: Option<u32>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_payload: gearman_core::protocol::DEFAULT_MAX_PAYLOAD,
+            max_line: gearman_core::protocol::DEFAULT_MAX_LINE,
+            max_connections: 65_536,
+            keepalive: None,
+        }
+    }
+}
+
+/// How the server was asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Running,
+    /// Close every connection now.
+    Now,
+    /// Stop accepting; exit once no job remains.
+    Graceful,
+}
+
+/// The shared engine.
+pub type SharedEngine = Arc<Mutex<Engine>>;
+
+pub fn lock(engine: &SharedEngine) -> MutexGuard<'_, Engine> {
+    engine.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Serves `listeners` until `stop` says otherwise (or a loopback admin sends `shutdown`).
+pub async fn run(
+    listeners: Vec<TcpListener>,
+    engine: SharedEngine,
+    limits: Limits,
+    stop: watch::Sender<Stop>,
+) {
+    let limits = Arc::new(limits);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let next_id = Arc::new(AtomicU64::new(1));
+    let mut tasks = JoinSet::new();
+    tasks.spawn(timers(engine.clone(), stop.subscribe()));
+    let stop = Arc::new(stop);
+    for listener in listeners {
+        tasks.spawn(accept_loop(
+            listener,
+            engine.clone(),
+            limits.clone(),
+            slots.clone(),
+            next_id.clone(),
+            stop.clone(),
+        ));
+    }
+    let mut state = stop.subscribe();
+    loop {
+        if *state.borrow_and_update() != Stop::Running {
+            break;
+        }
+        if state.changed().await.is_err() {
+            break;
+        }
+    }
+    if *state.borrow() == Stop::Graceful {
+        tracing::info!("graceful shutdown: waiting for queued and running jobs");
+        while lock(&engine).job_count() > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = stop.send(Stop::Now);
+    }
+    tasks.shutdown().await;
+    tracing::info!("server stopped");
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    engine: SharedEngine,
+    limits: Arc<Limits>,
+    slots: Arc<Semaphore>,
+    next_id: Arc<AtomicU64>,
+    stop: Arc<watch::Sender<Stop>>,
+) {
+    let mut stopping = stop.subscribe();
+    let mut connections = JoinSet::new();
+    loop {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopping.changed() => break,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                let id = next_id.fetch_add(1, Ordering::Relaxed);
+                let engine = engine.clone();
+                let limits = limits.clone();
+                let stop = stop.clone();
+                connections.spawn(async move {
+                    serve(stream, id, engine, &limits, &stop).await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        while connections.try_join_next().is_some() {}
+    }
+    // Stop accepting; connections go on until the server stops for good.
+    drop(listener);
+    while *stopping.borrow() != Stop::Now {
+        if stopping.changed().await.is_err() {
+            break;
+        }
+    }
+    connections.shutdown().await;
+}
+
+async fn timers(engine: SharedEngine, mut stop: watch::Receiver<Stop>) {
+    let notify = lock(&engine).timer_notify();
+    loop {
+        let next = lock(&engine).next_timer();
+        let sleep = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = sleep => {}
+            _ = notify.notified() => {}
+            _ = stop.changed() => if *stop.borrow() == Stop::Now { return },
+        }
+        lock(&engine).fire_timers();
+    }
+}
+
+fn configure(stream: &TcpStream, limits: &Limits) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+    }
+    if let Some(k) = limits.keepalive {
+        let mut params = socket2::TcpKeepalive::new();
+        if let Some(idle) = k.idle {
+            params = params.with_time(idle);
+        }
+        if let Some(interval) = k.interval {
+            params = params.with_interval(interval);
+        }
+        if let Some(count) = k.count {
+            params = params.with_retries(count);
+        }
+        if let Err(e) = socket2::SockRef::from(stream).set_tcp_keepalive(&params) {
+            tracing::warn!(error = %e, "cannot set TCP keepalive");
+        }
+    }
+}
+
+/// Serves one connection until it closes, errs, or the server stops.
+async fn serve(
+    stream: TcpStream,
+    id: ConnId,
+    engine: SharedEngine,
+    limits: &Limits,
+    stop: &watch::Sender<Stop>,
+) {
+    configure(&stream, limits);
+    let Ok(peer) = stream.peer_addr() else { return };
+    let fd = stream.as_raw_fd();
+    let out = Arc::new(Output::default());
+    lock(&engine).connect(id, fd, peer, out.clone());
+    tracing::debug!(conn = id, %peer, "connected");
+    let (mut reader, writer) = stream.into_split();
+    let mut writer = tokio::spawn(write_loop(writer, out.clone()));
+    let mut stopping = stop.subscribe();
+    let decoder = Decoder::for_server()
+        .max_payload(limits.max_payload)
+        .max_line(limits.max_line);
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    'conn: loop {
+        // Handle everything buffered, pausing whenever a stored job awaits its commit.
+        loop {
+            let (progress, waits) = handle_buffered(&engine, id, &decoder, &mut buf, &out);
+            for (no, done) in waits {
+                if !matches!(done.await, Ok(true)) {
+                    lock(&engine).store_failed(no);
+                }
+            }
+            match progress {
+                Progress::NeedMore => break,
+                Progress::Paused => continue,
+                Progress::Close => break 'conn,
+                Progress::Shutdown(graceful) => {
+                    let _ = stop.send(if graceful { Stop::Graceful } else { Stop::Now });
+                    if !graceful {
+                        break 'conn;
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            read = reader.read_buf(&mut buf) => match read {
+                Ok(0) => {
+                    if !buf.is_empty() {
+                        tracing::debug!(conn = id, "peer closed in the middle of a frame");
+                    }
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(conn = id, error = %e, "read failed");
+                    break;
+                }
+            },
+            _ = &mut writer => break,
+            _ = stopping.changed() => if *stopping.borrow() == Stop::Now { break },
+        }
+    }
+    lock(&engine).disconnect(id);
+    out.close();
+    if !writer.is_finished() {
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer).await;
+        writer.abort();
+    }
+    tracing::debug!(conn = id, "disconnected");
+}
+
+enum Progress {
+    NeedMore,
+    Paused,
+    Close,
+    Shutdown(bool),
+}
+
+type StoreWaits = Vec<(u64, tokio::sync::oneshot::Receiver<bool>)>;
+
+/// Whether the next buffered frame is a background submit (which may join a group commit).
+fn next_is_background_submit(buf: &[u8]) -> bool {
+    if buf.len() < 8 || buf[0] != 0 {
+        return false;
+    }
+    let kind = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
+    matches!(
+        PacketType::from_number(kind),
+        Some(
+            PacketType::SubmitJobBg
+                | PacketType::SubmitJobHighBg
+                | PacketType::SubmitJobLowBg
+                | PacketType::SubmitJobEpoch
+                | PacketType::SubmitReduceJobBackground
+        )
+    )
+}
+
+fn handle_buffered(
+    engine: &SharedEngine,
+    id: ConnId,
+    decoder: &Decoder,
+    buf: &mut BytesMut,
+    out: &Output,
+) -> (Progress, StoreWaits) {
+    let mut waits = Vec::new();
+    let mut engine = lock(engine);
+    loop {
+        if !waits.is_empty() && !next_is_background_submit(buf) {
+            return (Progress::Paused, waits);
+        }
+        let frame = match decoder.decode(buf) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return (Progress::NeedMore, waits),
+            Err(e) => {
+                tracing::info!(conn = id, error = %e, "bad input; closing");
+                reject(out, &e);
+                return (Progress::Close, waits);
+            }
+        };
+        let next = match frame {
+            Frame::Packet(packet) => engine.packet(id, packet),
+            Frame::Text(line) => engine.admin(id, &line),
+        };
+        match next {
+            Next::Continue => {}
+            Next::Stored { no, done } => waits.push((no, done)),
+            Next::Close => return (Progress::Close, waits),
+            Next::Shutdown { graceful } => return (Progress::Shutdown(graceful), waits),
+        }
+    }
+}
+
+/// Tells the peer why its input is refused.
+fn reject(out: &Output, error: &ProtocolError) {
+    let (code, text) = match error {
+        ProtocolError::BadMagic(_) | ProtocolError::WrongMagic { .. } => {
+            ("INVALID_MAGIC", "Request magic expected".to_string())
+        }
+        ProtocolError::UnknownType(n) => ("INVALID_COMMAND", format!("Invalid command {n}")),
+        ProtocolError::PayloadTooLarge { len, max } => (
+            "ARGUMENT_TOO_LARGE",
+            format!("Packet of {len} bytes exceeds the {max}-byte limit"),
+        ),
+        ProtocolError::WrongArgCount { .. } => ("INVALID_PACKET", error.to_string()),
+        ProtocolError::LineTooLong { max } => {
+            let text = format!("Line longer than {max} bytes");
+            let line = format!(
+                "ERR ARGUMENT_TOO_LARGE {}\r\n",
+                gearman_core::admin::url_encode(&text)
+            );
+            out.raw(line.as_bytes());
+            out.close();
+            return;
+        }
+        ProtocolError::UnexpectedText => ("INVALID_COMMAND", error.to_string()),
+    };
+    out.packet(PacketType::Error, &[code.as_bytes(), text.as_bytes()]);
+    out.close();
+}
+
+async fn write_loop(mut writer: OwnedWriteHalf, out: Arc<Output>) {
+    loop {
+        let (buf, closing) = out.take();
+        if !buf.is_empty() && writer.write_all(&buf).await.is_err() {
+            return;
+        }
+        if closing {
+            let _ = writer.shutdown().await;
+            return;
+        }
+        if buf.is_empty() {
+            out.ready().await;
+        }
+    }
+}
