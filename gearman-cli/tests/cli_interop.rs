@@ -1,9 +1,10 @@
-//! Our `gearman` and `gearadmin` against Debian's gearmand, side by side with Debian's tools.
+//! Our `gearman` and `gearadmin` side by side with Debian's tools, against Debian's gearmand and
+//! against ours: every test runs against both.
 
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use gearman_testkit::{ChildGuard, Server};
+use gearman_testkit::{ChildGuard, Kind, Server};
 
 const OURS: &str = env!("CARGO_BIN_EXE_gearman");
 const OUR_ADMIN: &str = env!("CARGO_BIN_EXE_gearadmin");
@@ -41,9 +42,8 @@ fn line_count() -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-#[test]
-fn count_lines_our_worker_debian_client() {
-    let server = Server::debian();
+fn count_lines_our_worker_debian_client(kind: Kind) {
+    let server = kind.start();
     let _w = worker(OURS, &server, &["-f", "count_lines", "--", "wc", "-l"]);
     let out = sh(&format!(
         "{DEBIAN} -h 127.0.0.1 -p {} -f count_lines < /etc/passwd",
@@ -53,9 +53,8 @@ fn count_lines_our_worker_debian_client() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), line_count());
 }
 
-#[test]
-fn count_lines_debian_worker_our_client() {
-    let server = Server::debian();
+fn count_lines_debian_worker_our_client(kind: Kind) {
+    let server = kind.start();
     let _w = worker(DEBIAN, &server, &["-f", "count_lines", "--", "wc", "-l"]);
     let out = sh(&format!(
         "{OURS} -h 127.0.0.1 -p {} -f count_lines < /etc/passwd",
@@ -69,9 +68,8 @@ fn count_lines_debian_worker_our_client() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), line_count());
 }
 
-#[test]
-fn two_thousand_pipelined_jobs_come_back_in_order() {
-    let server = Server::debian();
+fn two_thousand_pipelined_jobs_come_back_in_order(kind: Kind) {
+    let server = kind.start();
     let _w = worker(DEBIAN, &server, &["-f", "rev", "--", "rev"]);
     let out = sh(&format!(
         "seq 2000 | {OURS} -h 127.0.0.1 -p {} -n -f rev",
@@ -88,9 +86,8 @@ fn two_thousand_pipelined_jobs_come_back_in_order() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
 }
 
-#[test]
-fn client_options_match_the_c_tool() {
-    let server = Server::debian();
+fn client_options_match_the_c_tool(kind: Kind) {
+    let server = kind.start();
     let p = server.port;
     let _w = worker(OURS, &server, &["-f", "rev", "-f", "upper", "--", "rev"]);
     // Output formats: each argument is a job and results are printed back to back; -P
@@ -148,9 +145,8 @@ fn client_options_match_the_c_tool() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "vne");
 }
 
-#[test]
-fn failing_command_gives_job_failed_and_exit_1() {
-    let server = Server::debian();
+fn failing_command_gives_job_failed_and_exit_1(kind: Kind) {
+    let server = kind.start();
     let _w = worker(OURS, &server, &["-f", "false", "--", "false"]);
     for tool in [OURS, DEBIAN] {
         let out = sh(&format!(
@@ -165,9 +161,8 @@ fn failing_command_gives_job_failed_and_exit_1() {
     }
 }
 
-#[test]
-fn worker_count_and_line_data() {
-    let server = Server::debian();
+fn worker_count_and_line_data(kind: Kind) {
+    let server = kind.start();
     let port = server.port.to_string();
     // -c 2: the worker exits after two jobs; -n sends each output line as WORK_DATA.
     let mut w = ChildGuard::spawn(Command::new(OURS).args([
@@ -216,9 +211,8 @@ fn connection_failure_is_one_clear_line_and_exit_1() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no function given"));
 }
 
-#[test]
-fn gearadmin_prints_what_debians_prints() {
-    let server = Server::debian();
+fn gearadmin_prints_what_debians_prints(kind: Kind) {
+    let server = kind.start();
     let p = server.port;
     let _w = worker(DEBIAN, &server, &["-f", "listed", "--", "cat"]);
     sh(&format!(
@@ -261,3 +255,24 @@ fn gearadmin_prints_what_debians_prints() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("No option execution operation given."));
 }
+
+macro_rules! against_both {
+    ($($name:ident),* $(,)?) => {
+        mod debian_gearmand {
+            $(#[test] fn $name() { super::$name(gearman_testkit::Kind::Debian) })*
+        }
+        mod our_gearmand {
+            $(#[test] fn $name() { super::$name(gearman_testkit::Kind::Ours) })*
+        }
+    };
+}
+
+against_both!(
+    count_lines_our_worker_debian_client,
+    count_lines_debian_worker_our_client,
+    two_thousand_pipelined_jobs_come_back_in_order,
+    client_options_match_the_c_tool,
+    failing_command_gives_job_failed_and_exit_1,
+    worker_count_and_line_data,
+    gearadmin_prints_what_debians_prints
+);

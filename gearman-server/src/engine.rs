@@ -330,10 +330,7 @@ impl Engine {
     }
 
     fn unique_hash(&self, func: u32, key: (bool, &[u8])) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        func.hash(&mut h);
-        key.hash(&mut h);
-        h.finish()
+        hash_key(&self.hasher, func, key)
     }
 
     fn find_coalesced(&self, func: u32, key: (bool, &[u8])) -> Option<u64> {
@@ -358,11 +355,10 @@ impl Engine {
         let hasher = &self.hasher;
         let jobs = &self.jobs;
         self.uniques.insert_unique(hash, no, |other| {
-            let j = &jobs[other];
-            let mut h = hasher.build_hasher();
-            j.func.hash(&mut h);
-            j.coalesce_key().hash(&mut h);
-            h.finish()
+            // Every indexed job exists: free_job unindexes before it removes.
+            jobs.get(other)
+                .and_then(|j| j.coalesce_key().map(|k| hash_key(hasher, j.func, k)))
+                .unwrap_or(0)
         });
     }
 
@@ -1226,6 +1222,17 @@ impl Engine {
         f.queues = Default::default();
         "OK\r\n".into()
     }
+}
+
+fn hash_key(
+    hasher: &std::collections::hash_map::RandomState,
+    func: u32,
+    key: (bool, &[u8]),
+) -> u64 {
+    let mut h = hasher.build_hasher();
+    func.hash(&mut h);
+    key.hash(&mut h);
+    h.finish()
 }
 
 fn status_fields(job: Option<&Job>) -> (&'static str, &'static str, String, String) {

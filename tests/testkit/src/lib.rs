@@ -65,6 +65,26 @@ impl Server {
         Self::start(DEBIAN_GEARMAND.into(), args, port, dir)
     }
 
+    /// Starts our gearmand (built by `cargo test --workspace` / `cargo build`) on a free port.
+    pub fn ours() -> Server {
+        Self::ours_with(&[])
+    }
+
+    /// Starts our gearmand with extra options.
+    pub fn ours_with(extra: &[&str]) -> Server {
+        let program = our_gearmand();
+        let port = free_port();
+        let dir = temp_dir("ours");
+        let mut args = vec![
+            "--listen=127.0.0.1".to_string(),
+            format!("--port={port}"),
+            format!("--log-file={}", dir.join("gearmand.log").display()),
+            format!("--pid-file={}", dir.join("gearmand.pid").display()),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::start(program, args, port, dir)
+    }
+
     /// Starts any server binary with `args`; `{port}` in an argument is replaced.
     pub fn start(program: PathBuf, args: Vec<String>, port: u16, dir: PathBuf) -> Server {
         let child = spawn(&program, &args);
@@ -130,6 +150,46 @@ impl Drop for Server {
             }
             signal(self.child.id(), libc::SIGKILL);
             let _ = self.child.wait();
+        }
+    }
+}
+
+/// Our gearmand binary: `$GEARMAND_BIN`, or `gearmand` in the cargo target directory that holds
+/// the running test.
+pub fn our_gearmand() -> PathBuf {
+    if let Some(path) = std::env::var_os("GEARMAND_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let path = profile_dir.join("gearmand");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build -p gearman-server)",
+        path.display()
+    );
+    path
+}
+
+/// Which job server a shared test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Debian,
+    Ours,
+}
+
+impl Kind {
+    pub fn start(self) -> Server {
+        self.start_with(&[])
+    }
+
+    pub fn start_with(self, extra: &[&str]) -> Server {
+        match self {
+            Kind::Debian => Server::debian_with(extra),
+            Kind::Ours => Server::ours_with(extra),
         }
     }
 }

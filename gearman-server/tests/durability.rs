@@ -1,0 +1,150 @@
+//! `-q sqlite`: every acknowledged background job survives `kill -9`, and runs after a restart.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use gearman_core::blocking::{BlockingClient, BlockingWorker};
+use gearman_core::{ClientOptions, JobEvent, JobRequest, Outcome, Priority, WorkerOptions};
+use gearman_testkit::Server;
+
+fn sqlite_server(db: &std::path::Path) -> Server {
+    let db = format!("--sqlite-db={}", db.display());
+    Server::ours_with(&["-q", "sqlite", &db])
+}
+
+#[test]
+fn acknowledged_jobs_survive_kill_9_and_run_after_restart() {
+    let dir = gearman_testkit::temp_dir("sqlite");
+    let db = dir.join("queue.db");
+    let mut server = sqlite_server(&db);
+    let addr = server.addr();
+    let pid = server.pid();
+
+    // Four clients submit pipelined background jobs while the server is killed under them.
+    let acknowledged: Vec<Vec<Bytes>> = std::thread::scope(|scope| {
+        let loaders: Vec<_> = (0..4)
+            .map(|t| {
+                let addr = addr.clone();
+                scope.spawn(move || {
+                    let options = ClientOptions {
+                        timeout: Some(Duration::from_secs(5)),
+                        resubmit: false,
+                        ..Default::default()
+                    };
+                    let mut client = BlockingClient::new(options).unwrap();
+                    client.add_servers(&addr).unwrap();
+                    let mut acked = Vec::new();
+                    'load: for batch in 0..1000 {
+                        let mut ids = Vec::new();
+                        for i in 0..50 {
+                            let data = format!("t{t}-b{batch}-j{i}");
+                            let request = JobRequest::new("durable", data).background(true);
+                            match client.submit(request) {
+                                Ok(id) => ids.push(id),
+                                Err(_) => break 'load,
+                            }
+                        }
+                        for id in ids {
+                            match client.wait(id) {
+                                Ok(r) if r.outcome == Some(Outcome::Queued) => {
+                                    acked.push(r.unique.clone());
+                                }
+                                _ => break 'load,
+                            }
+                        }
+                    }
+                    acked
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(700));
+        gearman_testkit::signal(pid, libc::SIGKILL);
+        loaders.into_iter().map(|l| l.join().unwrap()).collect()
+    });
+    let acknowledged: HashSet<Bytes> = acknowledged.into_iter().flatten().collect();
+    assert!(
+        acknowledged.len() > 100,
+        "only {} jobs were acknowledged",
+        acknowledged.len()
+    );
+    server.restart();
+
+    // Every acknowledged job is back and runs.
+    let options = WorkerOptions {
+        timeout: Some(Duration::from_secs(3)),
+        ..Default::default()
+    };
+    let mut worker = BlockingWorker::new(options).unwrap();
+    worker.add_servers(&server.addr()).unwrap();
+    worker.register("durable", None).unwrap();
+    let mut seen = HashSet::new();
+    while let Ok(job) = worker.grab_job() {
+        seen.insert(job.unique.clone());
+        worker.send_complete(&job, b"").unwrap();
+    }
+    let missing: Vec<_> = acknowledged.difference(&seen).take(5).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged jobs lost, e.g. {missing:?}",
+        acknowledged.difference(&seen).count()
+    );
+
+    // Completed jobs are deleted: after another restart nothing is replayed.
+    server.restart();
+    assert_eq!(gearman_testkit::admin(server.port, "show jobs"), ".\n");
+}
+
+#[test]
+fn stored_jobs_keep_priority_epoch_and_handle_across_restarts() {
+    let dir = gearman_testkit::temp_dir("sqlite-meta");
+    let db = dir.join("queue.db");
+    let mut server = sqlite_server(&db);
+    let mut client = BlockingClient::new(ClientOptions::default()).unwrap();
+    client.add_servers(&server.addr()).unwrap();
+    let low = client
+        .submit_background(JobRequest::new("meta", "low").priority(Priority::Low))
+        .unwrap();
+    let high = client
+        .submit_background(JobRequest::new("meta", "high").priority(Priority::High))
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let later = client
+        .submit_background(JobRequest::new("meta", "later").run_at(now + 3600))
+        .unwrap();
+    // A foreground job is not stored.
+    let fg = client.submit(JobRequest::new("meta", "fg")).unwrap();
+    while !matches!(
+        client.next_event().unwrap().map(|e| e.event),
+        Some(JobEvent::Created(_))
+    ) {}
+    let _ = fg;
+    drop(client);
+    server.restart();
+    let jobs = gearman_testkit::admin(server.port, "show jobs");
+    for handle in [&low, &high, &later] {
+        assert!(
+            jobs.contains(std::str::from_utf8(handle).unwrap()),
+            "{jobs}"
+        );
+    }
+    assert_eq!(jobs.lines().count(), 4, "{jobs}");
+    let options = WorkerOptions {
+        timeout: Some(Duration::from_secs(2)),
+        ..Default::default()
+    };
+    let mut worker = BlockingWorker::new(options).unwrap();
+    worker.add_servers(&server.addr()).unwrap();
+    worker.register("meta", None).unwrap();
+    let first = worker.grab_job().unwrap();
+    assert_eq!(first.workload, Bytes::from("high"));
+    worker.send_complete(&first, b"").unwrap();
+    let second = worker.grab_job().unwrap();
+    assert_eq!(second.workload, Bytes::from("low"));
+    worker.send_complete(&second, b"").unwrap();
+    // The epoch job is not due for an hour.
+    assert!(worker.grab_job().is_err());
+}
