@@ -11,9 +11,8 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 
-echo "== job server on 127.0.0.1:$port"
-/usr/sbin/gearmand --listen=127.0.0.1 --port="$port" --threads=1 \
-  --log-file="$dir/gearmand.log" --pid-file="$dir/gearmand.pid" &
+echo "== our gearmand on 127.0.0.1:$port"
+"$bin/gearmand" --listen=127.0.0.1 --port="$port" --log-file="$dir/gearmand.log" &
 pids+=($!)
 for _ in $(seq 100); do "$bin/gearadmin" -h 127.0.0.1 -p "$port" --server-version >/dev/null 2>&1 && break; sleep 0.05; done
 

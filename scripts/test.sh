@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, clippy, unit tests, and the interop tests against
-# Debian's gearmand and tools (installed here if missing). Every server a test needs is started
+# Runs every check and test: formatting, clippy, unit tests, the interop tests against Debian's
+# gearmand and tools, and the Python and PHP peers (installed here if missing). Every server a test needs is started
 # by the test itself on 127.0.0.1 on a free port and stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,3 +8,5 @@ scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace 2>&1 | tee target/test-output.txt
+# Independent peers (python gear, pygearman, Debian's php-gearman) against our gearmand.
+tests/peers/run.sh

@@ -15,6 +15,7 @@ use crate::client::{Client, ClientOptions, Event, JobId};
 use crate::connection::ServerAddr;
 use crate::error::Error;
 use crate::job::{JobRequest, JobResult, JobStatus};
+use crate::protocol::PacketType;
 use crate::worker::{AssignedJob, Worker, WorkerOptions};
 
 fn runtime() -> Result<Runtime, Error> {
@@ -231,41 +232,62 @@ impl BlockingWorker {
     where
         F: FnMut(&mut JobContext<'_>) -> Result<Bytes, JobFailure>,
     {
+        let job = self.run_handler(handler)?;
+        self.runtime.block_on(self.worker.flush());
+        Ok(job)
+    }
+
+    /// Grabs a job, runs the handler and queues its result (sent with the next grab or flush).
+    fn run_handler<F>(&mut self, handler: &mut F) -> Result<AssignedJob, Error>
+    where
+        F: FnMut(&mut JobContext<'_>) -> Result<Bytes, JobFailure>,
+    {
         let job = self.grab_job()?;
         let mut context = JobContext {
             worker: self,
             job: job.clone(),
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| handler(&mut context)));
-        let sent = match outcome {
-            Ok(Ok(result)) => self.send_complete(&job, &result),
-            Ok(Err(JobFailure::Fail)) => self.send_fail(&job),
-            Ok(Err(JobFailure::Exception(data))) => self.send_exception(&job, &data),
+        let queued = match outcome {
+            Ok(Ok(result)) => self
+                .worker
+                .queue(&job, PacketType::WorkComplete, &[&result]),
+            Ok(Err(JobFailure::Fail)) => self.worker.queue(&job, PacketType::WorkFail, &[]),
+            Ok(Err(JobFailure::Exception(data))) => {
+                self.worker.queue(&job, PacketType::WorkException, &[&data])
+            }
             Err(panic) => {
                 let message = panic_message(&panic);
                 tracing::error!(handle = ?job.handle, %message, "job handler panicked");
-                self.send_exception(&job, format!("panic: {message}").as_bytes())
+                let data = format!("panic: {message}");
+                self.worker
+                    .queue(&job, PacketType::WorkException, &[data.as_bytes()])
             }
         };
-        if let Err(e) = sent {
+        if let Err(e) = queued {
             // The server requeues a job whose worker vanished; the worker carries on.
             tracing::warn!(error = %e, "could not send the job result");
         }
         Ok(job)
     }
 
-    /// Handles jobs until `limit` are done (`None`: forever) or an error other than a lost
-    /// connection occurs.
+    /// Handles jobs until `limit` are done (`None`: forever) or waiting for a job fails (for
+    /// example on the worker's timeout). Each result goes out in one write with the next grab.
     pub fn work<F>(&mut self, limit: Option<u64>, mut handler: F) -> Result<(), Error>
     where
         F: FnMut(&mut JobContext<'_>) -> Result<Bytes, JobFailure>,
     {
         let mut done = 0;
+        let mut result = Ok(());
         while limit.is_none_or(|l| done < l) {
-            self.work_one(&mut handler)?;
+            if let Err(e) = self.run_handler(&mut handler) {
+                result = Err(e);
+                break;
+            }
             done += 1;
         }
-        Ok(())
+        self.runtime.block_on(self.worker.flush());
+        result
     }
 }
 

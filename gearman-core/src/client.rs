@@ -559,9 +559,25 @@ impl Client {
             },
             None => read.await,
         };
-        match result {
-            Ok(packet) => self.handle_packet(server, packet).await,
-            Err(e) => self.server_failed(server, e).await,
+        let first = match result {
+            Ok(packet) => packet,
+            Err(e) => {
+                self.server_failed(server, e).await;
+                return Ok(());
+            }
+        };
+        self.handle_packet(server, first).await;
+        // Handle whatever else that read brought in, so that a burst of replies costs one
+        // wake-up and the next flush carries every request they prompted.
+        while let Some(conn) = self.servers[server].conn.as_mut() {
+            match conn.try_buffered_packet() {
+                Ok(Some(packet)) => self.handle_packet(server, packet).await,
+                Ok(None) => break,
+                Err(e) => {
+                    self.server_failed(server, e).await;
+                    break;
+                }
+            }
         }
         Ok(())
     }

@@ -474,8 +474,9 @@ impl Worker {
         }
     }
 
-    /// Sends a WORK_* packet for `job` to its server.
-    pub async fn send(
+    /// Queues a WORK_* packet for `job` without sending it; the next grab (or [`Worker::flush`])
+    /// sends it together with whatever follows, saving a write per job.
+    pub fn queue(
         &mut self,
         job: &AssignedJob,
         kind: PacketType,
@@ -495,6 +496,25 @@ impl Worker {
         fields.push(&job.handle);
         fields.extend_from_slice(data);
         conn.queue(kind, &fields);
+        Ok(())
+    }
+
+    /// Sends everything queued.
+    pub async fn flush(&mut self) {
+        self.flush_all().await;
+    }
+
+    /// Sends a WORK_* packet for `job` to its server.
+    pub async fn send(
+        &mut self,
+        job: &AssignedJob,
+        kind: PacketType,
+        data: &[&[u8]],
+    ) -> Result<(), Error> {
+        self.queue(job, kind, data)?;
+        let Some(conn) = self.servers[job.server].conn.as_mut() else {
+            return Ok(());
+        };
         if let Err(e) = conn.flush().await {
             self.drop_connection(job.server, &e);
             return Err(e);

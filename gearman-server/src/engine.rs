@@ -4,7 +4,7 @@
 //! while holding it. So "enqueue, then wake the sleepers" and "PRE_SLEEP re-checks the queues" are
 //! each one critical section, and a wake-up can never be lost between them.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use gearman_core::admin::{url_encode, AdminCommand};
 use gearman_core::protocol::{Packet, PacketType, MAX_UNIQUE_LEN};
-use hashbrown::HashTable;
+use hashbrown::{HashMap, HashTable};
 use tokio::sync::Notify;
 
 use crate::output::Output;
@@ -200,7 +200,7 @@ pub struct Engine {
     function_ids: HashMap<Bytes, u32>,
     jobs: HashMap<u64, Job>,
     uniques: HashTable<u64>,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: hashbrown::DefaultHashBuilder,
     next_job: u64,
     /// Epoch jobs not yet due: (when, job).
     delayed: BTreeSet<(u64, u64)>,
@@ -543,7 +543,7 @@ impl Engine {
         };
         self.jobs.insert(no, job);
         self.index_unique(no);
-        if when > now_epoch() {
+        if when > 0 && when > now_epoch() {
             self.delay(no);
         } else {
             self.enqueue(no);
@@ -1224,11 +1224,7 @@ impl Engine {
     }
 }
 
-fn hash_key(
-    hasher: &std::collections::hash_map::RandomState,
-    func: u32,
-    key: (bool, &[u8]),
-) -> u64 {
+fn hash_key(hasher: &hashbrown::DefaultHashBuilder, func: u32, key: (bool, &[u8])) -> u64 {
     let mut h = hasher.build_hasher();
     func.hash(&mut h);
     key.hash(&mut h);

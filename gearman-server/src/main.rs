@@ -199,13 +199,19 @@ fn start(options: Options) -> Result<(), String> {
         raise_fd_limit(n);
     }
     let threads = match options.threads {
-        Some(0) | None => std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(4),
+        None => 1,
+        Some(0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
         Some(n) => n,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
+    // One thread: a current-thread runtime, with no cross-thread wake-ups at all.
+    let mut builder = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(threads);
+        b
+    };
+    let runtime = builder
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;

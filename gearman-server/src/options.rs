@@ -50,7 +50,8 @@ pub struct Options {
     /// Raise verbosity one level per use (legacy; `gearmand -d -v` works).
     #[arg(short = 'v', action = clap::ArgAction::Count)]
     pub more_verbose: u8,
-    /// I/O threads (0 = number of CPUs).
+    /// Threads (default 1: one thread serves everything, with no cross-thread wake-ups; 0 = one
+    /// per CPU).
     #[arg(short = 't', long = "threads", value_name = "N")]
     pub threads: Option<usize>,
     /// Drop a job after it was lost by this many workers (0 or -1 = never).

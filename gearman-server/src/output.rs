@@ -1,13 +1,20 @@
-//! A connection's outgoing byte queue: ordered, bounded, and written by the connection's writer.
+//! A connection's outgoing bytes: ordered, bounded, and written through.
 //!
-//! The engine appends while holding its lock; the writer takes whole chunks. A connection whose
-//! queue grows past the cap (a peer that stopped reading) is closed rather than allowed to
-//! exhaust memory.
+//! The engine appends while holding its lock. Each output that received bytes is remembered on
+//! the current thread, and once the lock is released the thread writes them straight to their
+//! sockets ([`flush_touched`]). Only when a socket would block does the connection's writer task
+//! take over, waiting for it to become writable. This keeps a reply from costing a task wake-up.
+//!
+//! A connection whose queue grows past the cap (a peer that stopped reading) is closed rather
+//! than allowed to exhaust memory.
 
-use std::sync::Mutex;
+use std::cell::RefCell;
+use std::io;
+use std::sync::{Arc, Mutex};
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use gearman_core::protocol::{encode_packet, Magic, PacketType};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
 /// Largest amount of unsent output a connection may accumulate.
@@ -17,61 +24,137 @@ pub const MAX_PENDING_OUTPUT: usize = 256 * 1024 * 1024;
 struct Pending {
     buf: BytesMut,
     closing: bool,
+    /// The socket failed; nothing more will be written.
+    broken: bool,
 }
 
 /// The outgoing queue of one connection.
-#[derive(Default)]
 pub struct Output {
     pending: Mutex<Pending>,
     notify: Notify,
+    stream: Option<Arc<OwnedWriteHalf>>,
+}
+
+thread_local! {
+    static TOUCHED: RefCell<Vec<Arc<Output>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Writes out everything this thread queued since the last call.
+pub fn flush_touched() {
+    let touched = TOUCHED.with(|t| std::mem::take(&mut *t.borrow_mut()));
+    for out in touched {
+        out.flush_now();
+    }
+}
+
+/// What the writer task should do next.
+pub enum WriterStep {
+    /// Bytes remain that the socket would not take: wait until it is writable.
+    WaitWritable,
+    /// Nothing to do until notified.
+    Idle,
+    /// Closing and drained (or broken): shut the socket down.
+    Finish,
 }
 
 impl Output {
-    fn with<R>(&self, f: impl FnOnce(&mut Pending) -> R) -> R {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        let result = f(&mut pending);
-        if pending.buf.len() > MAX_PENDING_OUTPUT && !pending.closing {
+    /// An output that writes to `stream`.
+    pub fn new(stream: Arc<OwnedWriteHalf>) -> Arc<Output> {
+        Arc::new(Output {
+            pending: Mutex::new(Pending::default()),
+            notify: Notify::new(),
+            stream: Some(stream),
+        })
+    }
+
+    /// An output with no socket (its bytes are only collected); for tests of the engine.
+    pub fn detached() -> Arc<Output> {
+        Arc::new(Output {
+            pending: Mutex::new(Pending::default()),
+            notify: Notify::new(),
+            stream: None,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn append(self: &Arc<Self>, f: impl FnOnce(&mut BytesMut)) {
+        let mut pending = self.lock();
+        if pending.closing || pending.broken {
+            return;
+        }
+        let was_empty = pending.buf.is_empty();
+        f(&mut pending.buf);
+        if pending.buf.len() > MAX_PENDING_OUTPUT {
             tracing::warn!(bytes = pending.buf.len(), "peer is not reading; closing it");
             pending.closing = true;
             pending.buf.clear();
+            drop(pending);
+            self.notify.notify_one();
+            return;
         }
         drop(pending);
-        self.notify.notify_one();
-        result
+        if was_empty {
+            TOUCHED.with(|t| t.borrow_mut().push(self.clone()));
+        }
     }
 
     /// Queues a response packet.
-    pub fn packet(&self, kind: PacketType, fields: &[&[u8]]) {
-        self.with(|p| {
-            if !p.closing {
-                encode_packet(Magic::Response, kind, fields, &mut p.buf)
-            }
-        });
+    pub fn packet(self: &Arc<Self>, kind: PacketType, fields: &[&[u8]]) {
+        self.append(|buf| encode_packet(Magic::Response, kind, fields, buf));
     }
 
     /// Queues raw bytes (admin replies).
-    pub fn raw(&self, bytes: &[u8]) {
-        self.with(|p| {
-            if !p.closing {
-                p.buf.extend_from_slice(bytes)
-            }
-        });
+    pub fn raw(self: &Arc<Self>, bytes: &[u8]) {
+        self.append(|buf| buf.extend_from_slice(bytes));
     }
 
     /// Sends what is queued, then closes the connection.
     pub fn close(&self) {
-        self.with(|p| p.closing = true);
+        self.lock().closing = true;
+        self.notify.notify_one();
     }
 
-    /// Takes everything queued, and whether the connection should close after writing it.
-    pub fn take(&self) -> (BytesMut, bool) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        let buf = pending.buf.split();
-        (buf, pending.closing)
+    /// Writes as much as the socket takes now; leaves the rest to the writer task.
+    pub fn flush_now(&self) {
+        let Some(stream) = &self.stream else { return };
+        let mut pending = self.lock();
+        while !pending.buf.is_empty() && !pending.broken {
+            match stream.try_write(&pending.buf) {
+                Ok(n) => pending.buf.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => pending.broken = true,
+            }
+        }
+        let wake = !pending.buf.is_empty() || pending.closing || pending.broken;
+        drop(pending);
+        if wake {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Decides the writer task's next step.
+    pub fn writer_step(&self) -> WriterStep {
+        let pending = self.lock();
+        if pending.broken || (pending.closing && pending.buf.is_empty()) {
+            WriterStep::Finish
+        } else if !pending.buf.is_empty() {
+            WriterStep::WaitWritable
+        } else {
+            WriterStep::Idle
+        }
     }
 
     /// Waits until something is queued or the connection is closing.
-    pub async fn ready(&self) {
+    pub async fn notified(&self) {
         self.notify.notified().await
+    }
+
+    /// Takes the queued bytes (for detached outputs in tests).
+    pub fn take(&self) -> BytesMut {
+        self.lock().buf.split()
     }
 }

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use gearman_core::protocol::{Decoder, Frame, PacketType, ProtocolError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::engine::{ConnId, Engine, Next};
-use crate::output::Output;
+use crate::output::{flush_touched, Output, WriterStep};
 
 /// Limits applied to every connection.
 #[derive(Debug, Clone)]
@@ -169,6 +169,7 @@ async fn timers(engine: SharedEngine, mut stop: watch::Receiver<Stop>) {
             _ = stop.changed() => if *stop.borrow() == Stop::Now { return },
         }
         lock(&engine).fire_timers();
+        flush_touched();
     }
 }
 
@@ -204,10 +205,11 @@ async fn serve(
     configure(&stream, limits);
     let Ok(peer) = stream.peer_addr() else { return };
     let fd = stream.as_raw_fd();
-    let out = Arc::new(Output::default());
+    let (mut reader, writer) = stream.into_split();
+    let writer = Arc::new(writer);
+    let out = Output::new(writer.clone());
     lock(&engine).connect(id, fd, peer, out.clone());
     tracing::debug!(conn = id, %peer, "connected");
-    let (mut reader, writer) = stream.into_split();
     let mut writer = tokio::spawn(write_loop(writer, out.clone()));
     let mut stopping = stop.subscribe();
     let decoder = Decoder::for_server()
@@ -218,9 +220,11 @@ async fn serve(
         // Handle everything buffered, pausing whenever a stored job awaits its commit.
         loop {
             let (progress, waits) = handle_buffered(&engine, id, &decoder, &mut buf, &out);
+            flush_touched();
             for (no, done) in waits {
                 if !matches!(done.await, Ok(true)) {
                     lock(&engine).store_failed(no);
+                    flush_touched();
                 }
             }
             match progress {
@@ -235,7 +239,11 @@ async fn serve(
                 }
             }
         }
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(16 * 1024);
+        }
         tokio::select! {
+            // A short read clears readiness, so the next wait goes straight to epoll.
             read = reader.read_buf(&mut buf) => match read {
                 Ok(0) => {
                     if !buf.is_empty() {
@@ -254,6 +262,7 @@ async fn serve(
         }
     }
     lock(&engine).disconnect(id);
+    flush_touched();
     out.close();
     if !writer.is_finished() {
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer).await;
@@ -294,7 +303,7 @@ fn handle_buffered(
     id: ConnId,
     decoder: &Decoder,
     buf: &mut BytesMut,
-    out: &Output,
+    out: &Arc<Output>,
 ) -> (Progress, StoreWaits) {
     let mut waits = Vec::new();
     let mut engine = lock(engine);
@@ -325,7 +334,7 @@ fn handle_buffered(
 }
 
 /// Tells the peer why its input is refused.
-fn reject(out: &Output, error: &ProtocolError) {
+fn reject(out: &Arc<Output>, error: &ProtocolError) {
     let (code, text) = match error {
         ProtocolError::BadMagic(_) | ProtocolError::WrongMagic { .. } => {
             ("INVALID_MAGIC", "Request magic expected".to_string())
@@ -352,18 +361,22 @@ fn reject(out: &Output, error: &ProtocolError) {
     out.close();
 }
 
-async fn write_loop(mut writer: OwnedWriteHalf, out: Arc<Output>) {
+/// Writes what the socket would not take at once, and shuts the socket down when closing.
+async fn write_loop(stream: Arc<OwnedWriteHalf>, out: Arc<Output>) {
     loop {
-        let (buf, closing) = out.take();
-        if !buf.is_empty() && writer.write_all(&buf).await.is_err() {
-            return;
-        }
-        if closing {
-            let _ = writer.shutdown().await;
-            return;
-        }
-        if buf.is_empty() {
-            out.ready().await;
+        match out.writer_step() {
+            WriterStep::Finish => {
+                let socket: &TcpStream = (*stream).as_ref();
+                let _ = socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write);
+                return;
+            }
+            WriterStep::WaitWritable => {
+                if stream.writable().await.is_err() {
+                    return;
+                }
+                out.flush_now();
+            }
+            WriterStep::Idle => out.notified().await,
         }
     }
 }

@@ -183,6 +183,7 @@ impl SqliteStore {
                     let _ = ack.done.send(result.is_ok());
                 }
             }
+            crate::output::flush_touched();
         }
     }
 }

@@ -161,16 +161,20 @@ pub fn our_gearmand() -> PathBuf {
         return PathBuf::from(path);
     }
     let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let path = profile_dir.join("gearmand");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first (cargo build -p gearman-server)",
-        path.display()
-    );
+    // Tests run from target/<profile>/deps, binaries such as benchmarks from target/<profile>.
+    let candidates: Vec<PathBuf> = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join("gearmand"))
+        .collect();
+    let path = candidates.iter().find(|p| p.is_file()).cloned();
+    let Some(path) = path else {
+        panic!(
+            "{} is missing: build it first (cargo build -p gearman-server)",
+            candidates[0].display()
+        )
+    };
     path
 }
 

@@ -1,0 +1,282 @@
+//! Our gearmand against Debian's gearmand 1.1.20, with the same load generator (our Rust client
+//! and worker) in the same run. Prints a table with the ratio ours / theirs.
+//!
+//! `cargo run --release -p gearman-bench --bin server-bench [-- --quick]`
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use gearman_core::protocol::PacketType;
+use gearman_core::{Client, ClientOptions, JobEvent, JobRequest, Worker, WorkerOptions};
+use gearman_testkit::Kind;
+
+struct Sizes {
+    fg_single: usize,
+    fg_many: usize,
+    bg: usize,
+    queued: usize,
+    probe: usize,
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU time (user + system) the process has used, in microseconds.
+fn cpu_micros(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, r)| r)
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
+    });
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks * 1e6 / hz
+}
+
+fn options() -> ClientOptions {
+    ClientOptions {
+        timeout: Some(Duration::from_secs(60)),
+        ..Default::default()
+    }
+}
+
+async fn client(addr: &str) -> Client {
+    let mut c = Client::new(options());
+    c.add_servers(addr).unwrap();
+    c
+}
+
+fn spawn_workers(addr: &str, function: &str, count: usize) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..count)
+        .map(|_| {
+            let addr = addr.to_string();
+            let function = function.to_string();
+            tokio::spawn(async move {
+                let mut w = Worker::new(WorkerOptions::default());
+                w.add_servers(&addr).unwrap();
+                w.register(function, None).unwrap();
+                // The result goes out in one write with the next grab.
+                while let Ok(job) = w.grab_job().await {
+                    let workload = job.workload.clone();
+                    if w.queue(&job, PacketType::WorkComplete, &[&workload])
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Runs `total` jobs keeping `window` in flight; returns jobs per second.
+async fn pipelined(
+    c: &mut Client,
+    function: &str,
+    total: usize,
+    window: usize,
+    background: bool,
+) -> f64 {
+    let payload = Bytes::from_static(b"0123456789");
+    let start = Instant::now();
+    let mut submitted = 0;
+    let mut done = 0;
+    while submitted < window.min(total) {
+        c.submit(JobRequest::new(function.to_string(), payload.clone()).background(background))
+            .await
+            .unwrap();
+        submitted += 1;
+    }
+    while done < total {
+        let event = c.next_event().await.unwrap().expect("jobs in flight");
+        if let JobEvent::Finished(outcome) = event.event {
+            assert!(outcome.is_success(), "{outcome:?}");
+            c.take(event.job);
+            done += 1;
+            if submitted < total {
+                c.submit(
+                    JobRequest::new(function.to_string(), payload.clone()).background(background),
+                )
+                .await
+                .unwrap();
+                submitted += 1;
+            }
+        }
+    }
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+#[derive(Default)]
+struct Results {
+    fg_single: f64,
+    fg_single_cpu: f64,
+    fg_many: f64,
+    fg_many_cpu: f64,
+    bg: f64,
+    bytes_per_job: f64,
+    rate_empty: f64,
+    rate_full: f64,
+}
+
+async fn measure(kind: Kind, sizes: &Sizes) -> Results {
+    // BENCH_GEARMAND_ARGS / BENCH_OURS_ARGS add server options (e.g. "--threads=1").
+    let var = match kind {
+        Kind::Debian => "BENCH_GEARMAND_ARGS",
+        Kind::Ours => "BENCH_OURS_ARGS",
+    };
+    let extra = std::env::var(var).unwrap_or_default();
+    let extra: Vec<&str> = extra.split_whitespace().collect();
+    let server = kind.start_with(&extra);
+    let addr = server.addr();
+    let mut r = Results::default();
+
+    let workers = spawn_workers(&addr, "echo", 1);
+    let mut c = client(&addr).await;
+    pipelined(&mut c, "echo", 200, 1, false).await; // warm-up
+    let cpu = cpu_micros(server.pid());
+    r.fg_single = pipelined(&mut c, "echo", sizes.fg_single, 1, false).await;
+    r.fg_single_cpu = (cpu_micros(server.pid()) - cpu) / sizes.fg_single as f64;
+    workers.into_iter().for_each(|w| w.abort());
+
+    let workers = spawn_workers(&addr, "echo50", 8);
+    let cpu = cpu_micros(server.pid());
+    r.fg_many = pipelined(&mut c, "echo50", sizes.fg_many, 50, false).await;
+    r.fg_many_cpu = (cpu_micros(server.pid()) - cpu) / sizes.fg_many as f64;
+    workers.into_iter().for_each(|w| w.abort());
+
+    r.bg = pipelined(&mut c, "bg", sizes.bg, 100, true).await;
+
+    // Memory and submit rate with a large queue (no worker for "queued").
+    let mut c = client(&addr).await;
+    let before = rss_kib(server.pid());
+    r.rate_empty = pipelined(&mut c, "queued", sizes.probe, 100, true).await;
+
+    pipelined(&mut c, "queued", sizes.queued - 2 * sizes.probe, 100, true).await;
+    r.rate_full = pipelined(&mut c, "queued", sizes.probe, 100, true).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after = rss_kib(server.pid());
+    // Each job carries a 10-byte payload and a 36-byte generated unique.
+    let per_job = (after.saturating_sub(before) * 1024) as f64 / sizes.queued as f64;
+    r.bytes_per_job = per_job - 46.0;
+    drop(server);
+    r
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let sizes = if quick {
+        Sizes {
+            fg_single: 2_000,
+            fg_many: 20_000,
+            bg: 20_000,
+            queued: 100_000,
+            probe: 10_000,
+        }
+    } else {
+        Sizes {
+            fg_single: 10_000,
+            fg_many: 100_000,
+            bg: 200_000,
+            queued: 1_000_000,
+            probe: 50_000,
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // BENCH_ONLY=ours skips gearmand (for profiling our server alone).
+    let only_ours = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "ours");
+    let theirs = if only_ours {
+        Results::default()
+    } else {
+        runtime.block_on(measure(Kind::Debian, &sizes))
+    };
+    let ours = runtime.block_on(measure(Kind::Ours, &sizes));
+    println!("\ngearmand benchmark: the same Rust load generator against each server (2 cores, loopback)");
+    println!(
+        "{:<44} {:>14} {:>14} {:>8}",
+        "measure", "gearmand 1.1", "ours", "ratio"
+    );
+    let row = |name: &str, theirs: f64, ours: f64, higher_is_better: bool| {
+        let ratio = if higher_is_better {
+            ours / theirs
+        } else {
+            theirs / ours
+        };
+        println!("{name:<44} {theirs:>14.0} {ours:>14.0} {ratio:>7.2}x");
+    };
+    row(
+        "foreground jobs/s, 1 in flight",
+        theirs.fg_single,
+        ours.fg_single,
+        true,
+    );
+    row(
+        "foreground jobs/s, 50 in flight",
+        theirs.fg_many,
+        ours.fg_many,
+        true,
+    );
+    let cpu_row = |name: &str, theirs: f64, ours: f64| {
+        println!(
+            "{name:<44} {theirs:>14.1} {ours:>14.1} {:>7.2}x",
+            theirs / ours
+        );
+    };
+    cpu_row(
+        "server CPU µs per foreground job, 1 in flight",
+        theirs.fg_single_cpu,
+        ours.fg_single_cpu,
+    );
+    cpu_row(
+        "server CPU µs per foreground job, 50 in flight",
+        theirs.fg_many_cpu,
+        ours.fg_many_cpu,
+    );
+    row(
+        "background submits/s, 100 in flight",
+        theirs.bg,
+        ours.bg,
+        true,
+    );
+    row(
+        &format!(
+            "bytes per queued job beyond payload+unique ({}k)",
+            sizes.queued / 1000
+        ),
+        theirs.bytes_per_job,
+        ours.bytes_per_job,
+        false,
+    );
+    row(
+        "submits/s with an empty queue",
+        theirs.rate_empty,
+        ours.rate_empty,
+        true,
+    );
+    row(
+        &format!("submits/s with {}k queued", sizes.queued / 1000),
+        theirs.rate_full,
+        ours.rate_full,
+        true,
+    );
+    println!(
+        "{:<44} {:>13.0}% {:>13.0}%",
+        "full-queue rate / empty-queue rate",
+        100.0 * theirs.rate_full / theirs.rate_empty,
+        100.0 * ours.rate_full / ours.rate_empty
+    );
+    println!("(ratio > 1 means ours is better: ours / gearmand for rates, gearmand / ours for memory and CPU)");
+}
