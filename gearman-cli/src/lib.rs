@@ -57,3 +57,20 @@ pub fn init_logging(verbose: bool) {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// Parses the command line; on a usage error prints it and exits 1 (the C tools' status).
+/// Returns `None` after printing the help when `help` says it was asked for.
+pub fn parse_args<T: clap::Parser + clap::CommandFactory>(help: impl Fn(&T) -> bool) -> Option<T> {
+    let args = match T::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(1);
+        }
+    };
+    if help(&args) {
+        let _ = T::command().print_help();
+        return None;
+    }
+    Some(args)
+}

@@ -256,18 +256,7 @@ fn gearadmin_prints_what_debians_prints(kind: Kind) {
     assert!(String::from_utf8_lossy(&out.stderr).contains("No option execution operation given."));
 }
 
-macro_rules! against_both {
-    ($($name:ident),* $(,)?) => {
-        mod debian_gearmand {
-            $(#[test] fn $name() { super::$name(gearman_testkit::Kind::Debian) })*
-        }
-        mod our_gearmand {
-            $(#[test] fn $name() { super::$name(gearman_testkit::Kind::Ours) })*
-        }
-    };
-}
-
-against_both!(
+gearman_testkit::against_both!(
     count_lines_our_worker_debian_client,
     count_lines_debian_worker_our_client,
     two_thousand_pipelined_jobs_come_back_in_order,

@@ -424,18 +424,7 @@ fn worker_survives_a_gearmand_restart(kind: Kind) {
     w.join().unwrap();
 }
 
-macro_rules! against_both {
-    ($($name:ident),* $(,)?) => {
-        mod debian_gearmand {
-            $(#[test] fn $name() { super::$name(gearman_testkit::Kind::Debian) })*
-        }
-        mod our_gearmand {
-            $(#[test] fn $name() { super::$name(gearman_testkit::Kind::Ours) })*
-        }
-    };
-}
-
-against_both!(
+gearman_testkit::against_both!(
     foreground_job_streams_data_warnings_and_status,
     background_job_status_by_handle_and_unique,
     priorities_order_queued_jobs,

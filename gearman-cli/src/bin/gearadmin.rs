@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use gearman_cli::{init_logging, parse_port};
+use gearman_cli::{init_logging, parse_args, parse_port};
 use gearman_core::blocking::BlockingAdminClient;
 use gearman_core::{Error, ServerAddr};
 
@@ -73,18 +73,10 @@ enum Reply {
 }
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
-        Ok(args) => args,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(1);
-        }
+    let Some(args) = parse_args::<Args>(|a| a.help) else {
+        return ExitCode::SUCCESS;
     };
     use clap::CommandFactory;
-    if args.help {
-        let _ = Args::command().print_help();
-        return ExitCode::SUCCESS;
-    }
     init_logging(false);
     let mut commands: Vec<(String, Reply)> = Vec::new();
     if args.server_version {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use clap::Parser;
-use gearman_cli::{daemonize, init_logging, parse_port, servers, write_pid_file};
+use gearman_cli::{daemonize, init_logging, parse_args, parse_port, servers, write_pid_file};
 use gearman_core::blocking::{BlockingClient, BlockingWorker, JobContext, JobFailure};
 use gearman_core::{ClientOptions, JobEvent, JobId, JobRequest, Outcome, Priority, WorkerOptions};
 
@@ -89,18 +89,9 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
-        Ok(args) => args,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(1);
-        }
-    };
-    if args.help {
-        use clap::CommandFactory;
-        let _ = Args::command().print_help();
+    let Some(args) = parse_args::<Args>(|a| a.help) else {
         return ExitCode::SUCCESS;
-    }
+    };
     init_logging(args.verbose);
     match run(args) {
         Ok(code) => code,

@@ -293,3 +293,17 @@ pub fn admin(port: u16, command: &str) -> String {
         }
     }
 }
+
+/// Generates `debian_gearmand::NAME` and `our_gearmand::NAME` tests calling `NAME(Kind)` for each
+/// name, so a suite runs against both servers.
+#[macro_export]
+macro_rules! against_both {
+    ($($name:ident),* $(,)?) => {
+        mod debian_gearmand {
+            $(#[test] fn $name() { super::$name($crate::Kind::Debian) })*
+        }
+        mod our_gearmand {
+            $(#[test] fn $name() { super::$name($crate::Kind::Ours) })*
+        }
+    };
+}
