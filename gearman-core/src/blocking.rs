@@ -105,6 +105,14 @@ impl BlockingClient {
     pub fn echo(&mut self, data: &[u8]) -> Result<Bytes, Error> {
         self.runtime.block_on(self.client.echo(data))
     }
+
+    pub fn set_server_option(&mut self, name: &[u8]) -> Result<(), Error> {
+        self.runtime.block_on(self.client.set_server_option(name))
+    }
+
+    pub fn request_ack(&mut self, kind: PacketType, arg: &[u8]) -> Result<(), Error> {
+        self.runtime.block_on(self.client.request_ack(kind, arg))
+    }
 }
 
 /// How a job handler says the job did not succeed.
@@ -184,6 +192,11 @@ impl BlockingWorker {
         timeout_ms: Option<u32>,
     ) -> Result<(), Error> {
         self.worker.register(name, timeout_ms)
+    }
+
+    /// Sends everything queued.
+    pub fn flush(&mut self) {
+        self.runtime.block_on(self.worker.flush());
     }
 
     pub fn grab_job(&mut self) -> Result<AssignedJob, Error> {

@@ -83,6 +83,8 @@ enum Awaiting {
     Status(u64),
     Echo(u64),
     OptionAck,
+    /// A request answered by OPTION_RES or ERROR.
+    Ack(u64),
 }
 
 #[derive(Debug)]
@@ -128,6 +130,7 @@ pub struct Client {
 enum Reply {
     Status(JobStatus),
     Echo(Bytes),
+    Ack,
 }
 
 impl Default for Client {
@@ -358,7 +361,7 @@ impl Client {
                 .await
                 .and_then(|r| match r {
                     Reply::Status(s) => Ok(s),
-                    Reply::Echo(_) => Err(Error::NoServers),
+                    _ => Err(Error::NoServers),
                 });
             if matches!(&reply, Ok(status) if status.known) {
                 return reply;
@@ -368,6 +371,39 @@ impl Client {
             }
         }
         last
+    }
+
+    /// Sets the id sent with SET_CLIENT_ID, now on open connections and on every reconnect.
+    pub fn set_client_id(&mut self, id: Bytes) {
+        for conn in self.servers.iter_mut().filter_map(|s| s.conn.as_mut()) {
+            conn.queue(PacketType::SetClientId, &[&id]);
+        }
+        self.options.client_id = Some(id);
+    }
+
+    /// Sends OPTION_REQ to every server now and waits for each answer. `exceptions` is also
+    /// remembered and sent again on every reconnect.
+    pub async fn set_server_option(&mut self, name: &[u8]) -> Result<(), Error> {
+        if self.servers.is_empty() {
+            return Err(Error::NoServers);
+        }
+        for server in 0..self.servers.len() {
+            self.request(server, PacketType::OptionReq, name, Awaiting::Ack)
+                .await?;
+        }
+        if name.eq_ignore_ascii_case(b"exceptions") {
+            self.options.exceptions = true;
+        }
+        Ok(())
+    }
+
+    /// Sends a request whose only answer is an ERROR or OPTION_RES, to the first server, and
+    /// returns that answer (libgearman's `cancel_job` sends WORK_FAIL this way).
+    pub async fn request_ack(&mut self, kind: PacketType, arg: &[u8]) -> Result<(), Error> {
+        if self.servers.is_empty() {
+            return Err(Error::NoServers);
+        }
+        self.request(0, kind, arg, Awaiting::Ack).await.map(drop)
     }
 
     /// Sends ECHO_REQ to the first reachable server and returns its answer.
@@ -382,7 +418,7 @@ impl Client {
                 .await
             {
                 Ok(Reply::Echo(data)) => return Ok(data),
-                Ok(Reply::Status(_)) => {}
+                Ok(_) => {}
                 Err(e) if e.is_connection_error() => last = Err(e),
                 Err(e) => return Err(e),
             }
@@ -605,6 +641,9 @@ impl Client {
             },
             T::OptionRes => match self.servers[server].awaiting.pop_front() {
                 Some(Awaiting::OptionAck) => {}
+                Some(Awaiting::Ack(req)) => {
+                    self.replies.insert(req, Ok(Reply::Ack));
+                }
                 other => self.protocol_violation(server, other, packet.kind).await,
             },
             T::Error => {
@@ -614,7 +653,7 @@ impl Client {
                 };
                 match self.servers[server].awaiting.pop_front() {
                     Some(Awaiting::Created(id)) => self.finish(id, Outcome::Error(error)),
-                    Some(Awaiting::Status(req)) | Some(Awaiting::Echo(req)) => {
+                    Some(Awaiting::Status(req) | Awaiting::Echo(req) | Awaiting::Ack(req)) => {
                         self.replies.insert(req, Err(error));
                     }
                     Some(Awaiting::OptionAck) => {
@@ -760,7 +799,7 @@ impl Client {
         for awaited in awaiting {
             match awaited {
                 Awaiting::Created(id) => orphans.push(id),
-                Awaiting::Status(req) | Awaiting::Echo(req) => {
+                Awaiting::Status(req) | Awaiting::Echo(req) | Awaiting::Ack(req) => {
                     self.replies.insert(req, Err(error.clone()));
                 }
                 Awaiting::OptionAck => {}

@@ -499,6 +499,19 @@ impl Worker {
         Ok(())
     }
 
+    /// Drops the connection a job came from, so its server requeues the job (libgearman's way of
+    /// failing a job "by disconnect"). The worker reconnects on its next grab.
+    pub fn drop_server_connection(&mut self, job: &AssignedJob) {
+        if job.server < self.servers.len() {
+            let error = Error::Io {
+                server: self.servers[job.server].addr.to_string(),
+                kind: std::io::ErrorKind::ConnectionAborted,
+                message: "dropped on purpose so the job is requeued".into(),
+            };
+            self.drop_connection(job.server, &error);
+        }
+    }
+
     /// Sends everything queued.
     pub async fn flush(&mut self) {
         self.flush_all().await;

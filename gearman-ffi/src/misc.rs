@@ -1,0 +1,357 @@
+//! Global functions and the small value types: versions, names, server lists, task attributes,
+//! arguments, function descriptors, status and result accessors.
+
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::ptr;
+
+use crate::types::*;
+use crate::{c_bytes, guard};
+
+static VERSION: &std::ffi::CStr = c"1.1.20-gearman-rs";
+static BUGREPORT: &std::ffi::CStr = c"https://github.com/gearman/gearmand/issues";
+
+#[no_mangle]
+pub extern "C" fn gearman_version() -> *const c_char {
+    VERSION.as_ptr()
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_bugreport() -> *const c_char {
+    BUGREPORT.as_ptr()
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_verbose_name(verbose: gearman_verbose_t) -> *const c_char {
+    let name: &'static std::ffi::CStr = match verbose {
+        0 => c"NEVER",
+        1 => c"FATAL",
+        2 => c"ERROR",
+        3 => c"INFO",
+        4 => c"DEBUG",
+        5 => c"CRAZY",
+        _ => c"UNKNOWN",
+    };
+    name.as_ptr()
+}
+
+/// The enumerator name of a return code, e.g. "GEARMAN_SUCCESS".
+#[no_mangle]
+pub extern "C" fn gearman_strerror(rc: gearman_return_t) -> *const c_char {
+    static NAMES: std::sync::OnceLock<Vec<CString>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        RETURN_NAMES
+            .iter()
+            .map(|n| CString::new(*n).unwrap_or_default())
+            .collect()
+    });
+    let index = usize::try_from(rc)
+        .ok()
+        .filter(|&i| i < names.len())
+        .unwrap_or(GEARMAN_MAX_RETURN as usize);
+    names[index].as_ptr()
+}
+
+/// Calls `callback(host, port, context)` for each `host[:port]` of a comma-separated list; the
+/// port is 0 when omitted.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_parse_servers(
+    servers: *const c_char,
+    callback: *mut gearman_parse_server_fn,
+    context: *mut c_void,
+) -> gearman_return_t {
+    guard(GEARMAN_INVALID_ARGUMENT, || {
+        let callback = fn_ptr::<_, gearman_parse_server_fn_ptr>(callback);
+        let (Some(list), Some(callback)) = (c_bytes(servers), callback) else {
+            return GEARMAN_INVALID_ARGUMENT;
+        };
+        let list = String::from_utf8_lossy(list).into_owned();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (host, port) = match item.rsplit_once(':') {
+                Some((h, p)) => match p.parse::<u16>() {
+                    Ok(p) => (h, p),
+                    Err(_) => return GEARMAN_INVALID_ARGUMENT,
+                },
+                None => (item, 0),
+            };
+            let host = crate::c_string(host.as_bytes());
+            let rc = callback(host.as_ptr(), port, context);
+            if rc != GEARMAN_SUCCESS {
+                return rc;
+            }
+        }
+        GEARMAN_SUCCESS
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_id_initialize() -> gearman_id_t {
+    gearman_id_t {
+        read_fd: -1,
+        write_fd: -1,
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_id_valid(handle: gearman_id_t) -> bool {
+    handle.read_fd >= 0 && handle.write_fd >= 0
+}
+
+/// Workers here have no wake-up pipe (`gearman_worker_id` is invalid), so there is nothing to
+/// signal.
+#[no_mangle]
+pub extern "C" fn gearman_kill(
+    handle: gearman_id_t,
+    _signal: gearman_signal_t,
+) -> gearman_return_t {
+    if gearman_id_valid(handle) {
+        GEARMAN_SUCCESS
+    } else {
+        GEARMAN_INVALID_ARGUMENT
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_argument_make(
+    name: *const c_char,
+    name_length: usize,
+    value: *const c_char,
+    value_size: usize,
+) -> gearman_argument_t {
+    gearman_argument_t {
+        name: gearman_string_t {
+            c_str: name,
+            size: if name.is_null() { 0 } else { name_length },
+        },
+        value: gearman_string_t {
+            c_str: value,
+            size: if value.is_null() { 0 } else { value_size },
+        },
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_task_attr_init(priority: gearman_job_priority_t) -> gearman_task_attr_t {
+    gearman_task_attr_t {
+        kind: GEARMAN_TASK_ATTR_FOREGROUND,
+        priority,
+        epoch: 0,
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_task_attr_init_background(
+    priority: gearman_job_priority_t,
+) -> gearman_task_attr_t {
+    gearman_task_attr_t {
+        kind: GEARMAN_TASK_ATTR_BACKGROUND,
+        priority,
+        epoch: 0,
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_task_attr_init_epoch(
+    epoch: time_t,
+    priority: gearman_job_priority_t,
+) -> gearman_task_attr_t {
+    gearman_task_attr_t {
+        kind: GEARMAN_TASK_ATTR_EPOCH,
+        priority,
+        epoch,
+    }
+}
+
+fn function(kind: c_int, func: *const c_void, aggregator: *const c_void) -> gearman_function_t {
+    gearman_function_t {
+        kind: if func.is_null() {
+            GEARMAN_WORKER_FUNCTION_NULL
+        } else {
+            kind
+        },
+        func,
+        aggregator,
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_function_create(func: *mut gearman_function_fn) -> gearman_function_t {
+    function(
+        GEARMAN_WORKER_FUNCTION_V2,
+        func.cast_const().cast(),
+        ptr::null(),
+    )
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_function_create_v2(func: *mut gearman_function_fn) -> gearman_function_t {
+    gearman_function_create(func)
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_function_create_v1(func: *mut gearman_worker_fn) -> gearman_function_t {
+    function(
+        GEARMAN_WORKER_FUNCTION_V1,
+        func.cast_const().cast(),
+        ptr::null(),
+    )
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_function_create_partition(
+    func: *mut gearman_function_fn,
+    aggregator: *mut gearman_aggregator_fn,
+) -> gearman_function_t {
+    function(
+        GEARMAN_WORKER_FUNCTION_PARTITION,
+        func.cast_const().cast(),
+        aggregator.cast_const().cast(),
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gearman_aggegator_context(
+    aggregator: *mut gearman_aggregator_st,
+) -> *mut c_void {
+    aggregator.as_ref().map_or(ptr::null_mut(), |a| a.context)
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_status_return(status: gearman_status_t) -> gearman_return_t {
+    status.result_rc
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_status_is_known(status: gearman_status_t) -> bool {
+    status.is_known
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_status_is_running(status: gearman_status_t) -> bool {
+    status.is_running
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_status_numerator(status: gearman_status_t) -> u32 {
+    status.numerator
+}
+
+#[no_mangle]
+pub extern "C" fn gearman_status_denominator(status: gearman_status_t) -> u32 {
+    status.denominator
+}
+
+unsafe fn result<'a>(r: *const gearman_result_st) -> Option<&'a gearman_result_st> {
+    r.as_ref()
+}
+
+fn result_bytes(r: &gearman_result_st) -> Vec<u8> {
+    match &r.value {
+        ResultValue::Null => Vec::new(),
+        ResultValue::Bytes(b) => b.clone(),
+        ResultValue::Integer(i) => i.to_string().into_bytes(),
+        ResultValue::Boolean(b) => {
+            if *b {
+                b"1".to_vec()
+            } else {
+                b"0".to_vec()
+            }
+        }
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gearman_result_integer(r: *const gearman_result_st) -> i64 {
+    guard(0, || match result(r).map(|r| &r.value) {
+        Some(ResultValue::Integer(i)) => *i,
+        Some(ResultValue::Boolean(b)) => i64::from(*b),
+        Some(ResultValue::Bytes(b)) => std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0),
+        _ => 0,
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gearman_result_boolean(r: *const gearman_result_st) -> bool {
+    guard(false, || match result(r).map(|r| &r.value) {
+        Some(ResultValue::Boolean(b)) => *b,
+        Some(ResultValue::Integer(i)) => *i != 0,
+        Some(ResultValue::Bytes(b)) => !b.is_empty(),
+        _ => false,
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gearman_result_string(r: *const gearman_result_st) -> gearman_string_t {
+    let empty = gearman_string_t {
+        c_str: ptr::null(),
+        size: 0,
+    };
+    guard(empty, || match result(r).map(|r| &r.value) {
+        Some(ResultValue::Bytes(b)) => gearman_string_t {
+            c_str: b.as_ptr().cast(),
+            size: b.len(),
+        },
+        _ => empty,
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gearman_result_size(r: *const gearman_result_st) -> usize {
+    guard(0, || result(r).map_or(0, |r| result_bytes(r).len()))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gearman_result_value(r: *const gearman_result_st) -> *const c_char {
+    guard(ptr::null(), || match result(r).map(|r| &r.value) {
+        Some(ResultValue::Bytes(b)) => b.as_ptr().cast(),
+        _ => ptr::null(),
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gearman_result_is_null(r: *const gearman_result_st) -> bool {
+    guard(true, || {
+        result(r).is_none_or(|r| matches!(r.value, ResultValue::Null))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gearman_result_store_string(
+    r: *mut gearman_result_st,
+    value: gearman_string_t,
+) -> gearman_return_t {
+    guard(GEARMAN_INVALID_ARGUMENT, || {
+        let (Some(r), Some(bytes)) = (r.as_mut(), crate::c_slice(value.c_str.cast(), value.size))
+        else {
+            return GEARMAN_INVALID_ARGUMENT;
+        };
+        r.value = ResultValue::Bytes(bytes.to_vec());
+        GEARMAN_SUCCESS
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gearman_result_store_value(
+    r: *mut gearman_result_st,
+    value: *const c_void,
+    size: usize,
+) -> gearman_return_t {
+    guard(GEARMAN_INVALID_ARGUMENT, || {
+        let (Some(r), Some(bytes)) = (r.as_mut(), crate::c_slice(value, size)) else {
+            return GEARMAN_INVALID_ARGUMENT;
+        };
+        r.value = ResultValue::Bytes(bytes.to_vec());
+        GEARMAN_SUCCESS
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gearman_result_store_integer(r: *mut gearman_result_st, value: i64) {
+    guard((), || {
+        if let Some(r) = r.as_mut() {
+            r.value = ResultValue::Integer(value);
+        }
+    })
+}

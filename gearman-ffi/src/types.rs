@@ -1,0 +1,339 @@
+//! The C types, laid out exactly as libgearman 1.1's. Their C definitions are written by hand in
+//! `header/types.h` (unions, C-only typedefs and enums that cbindgen cannot express); here they
+//! are mirrored for Rust. Enums cross the boundary as `c_int`, so an out-of-range value from C is
+//! a number to reject, never undefined behaviour.
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, c_int, c_void};
+
+pub type gearman_return_t = c_int;
+pub type gearman_job_priority_t = c_int;
+pub type gearman_verbose_t = c_int;
+pub type gearman_client_options_t = c_int;
+pub type gearman_worker_options_t = c_int;
+pub type gearman_signal_t = c_int;
+pub type in_port_t = u16;
+pub type time_t = libc::time_t;
+
+pub(crate) const GEARMAN_SUCCESS: c_int = 0;
+pub(crate) const GEARMAN_SHUTDOWN: c_int = 2;
+pub(crate) const GEARMAN_INVALID_MAGIC: c_int = 8;
+pub(crate) const GEARMAN_INVALID_COMMAND: c_int = 9;
+pub(crate) const GEARMAN_INVALID_PACKET: c_int = 10;
+pub(crate) const GEARMAN_UNEXPECTED_PACKET: c_int = 11;
+pub(crate) const GEARMAN_GETADDRINFO: c_int = 12;
+pub(crate) const GEARMAN_NO_SERVERS: c_int = 13;
+pub(crate) const GEARMAN_LOST_CONNECTION: c_int = 14;
+pub(crate) const GEARMAN_SERVER_ERROR: c_int = 18;
+pub(crate) const GEARMAN_WORK_ERROR: c_int = 19;
+pub(crate) const GEARMAN_WORK_EXCEPTION: c_int = 23;
+pub(crate) const GEARMAN_WORK_FAIL: c_int = 24;
+pub(crate) const GEARMAN_COULD_NOT_CONNECT: c_int = 26;
+pub(crate) const GEARMAN_INVALID_FUNCTION_NAME: c_int = 31;
+pub(crate) const GEARMAN_INVALID_WORKER_FUNCTION: c_int = 32;
+pub(crate) const GEARMAN_NO_REGISTERED_FUNCTION: c_int = 33;
+pub(crate) const GEARMAN_NO_REGISTERED_FUNCTIONS: c_int = 34;
+pub(crate) const GEARMAN_NO_JOBS: c_int = 35;
+pub(crate) const GEARMAN_ECHO_DATA_CORRUPTION: c_int = 36;
+pub(crate) const GEARMAN_UNKNOWN_STATE: c_int = 39;
+pub(crate) const GEARMAN_TIMEOUT: c_int = 47;
+pub(crate) const GEARMAN_INVALID_ARGUMENT: c_int = 49;
+pub(crate) const GEARMAN_JOB_NOT_FOUND: c_int = 52;
+pub(crate) const GEARMAN_MAX_RETURN: c_int = 53;
+
+/// Names of `gearman_return_t`, by value.
+pub(crate) const RETURN_NAMES: [&str; 54] = [
+    "GEARMAN_SUCCESS",
+    "GEARMAN_IO_WAIT",
+    "GEARMAN_SHUTDOWN",
+    "GEARMAN_SHUTDOWN_GRACEFUL",
+    "GEARMAN_ERRNO",
+    "GEARMAN_EVENT",
+    "GEARMAN_TOO_MANY_ARGS",
+    "GEARMAN_NO_ACTIVE_FDS",
+    "GEARMAN_INVALID_MAGIC",
+    "GEARMAN_INVALID_COMMAND",
+    "GEARMAN_INVALID_PACKET",
+    "GEARMAN_UNEXPECTED_PACKET",
+    "GEARMAN_GETADDRINFO",
+    "GEARMAN_NO_SERVERS",
+    "GEARMAN_LOST_CONNECTION",
+    "GEARMAN_MEMORY_ALLOCATION_FAILURE",
+    "GEARMAN_JOB_EXISTS",
+    "GEARMAN_JOB_QUEUE_FULL",
+    "GEARMAN_SERVER_ERROR",
+    "GEARMAN_WORK_ERROR",
+    "GEARMAN_WORK_DATA",
+    "GEARMAN_WORK_WARNING",
+    "GEARMAN_WORK_STATUS",
+    "GEARMAN_WORK_EXCEPTION",
+    "GEARMAN_WORK_FAIL",
+    "GEARMAN_NOT_CONNECTED",
+    "GEARMAN_COULD_NOT_CONNECT",
+    "GEARMAN_SEND_IN_PROGRESS",
+    "GEARMAN_RECV_IN_PROGRESS",
+    "GEARMAN_NOT_FLUSHING",
+    "GEARMAN_DATA_TOO_LARGE",
+    "GEARMAN_INVALID_FUNCTION_NAME",
+    "GEARMAN_INVALID_WORKER_FUNCTION",
+    "GEARMAN_NO_REGISTERED_FUNCTION",
+    "GEARMAN_NO_REGISTERED_FUNCTIONS",
+    "GEARMAN_NO_JOBS",
+    "GEARMAN_ECHO_DATA_CORRUPTION",
+    "GEARMAN_NEED_WORKLOAD_FN",
+    "GEARMAN_PAUSE",
+    "GEARMAN_UNKNOWN_STATE",
+    "GEARMAN_PTHREAD",
+    "GEARMAN_PIPE_EOF",
+    "GEARMAN_QUEUE_ERROR",
+    "GEARMAN_FLUSH_DATA",
+    "GEARMAN_SEND_BUFFER_TOO_SMALL",
+    "GEARMAN_IGNORE_PACKET",
+    "GEARMAN_UNKNOWN_OPTION",
+    "GEARMAN_TIMEOUT",
+    "GEARMAN_ARGUMENT_TOO_LARGE",
+    "GEARMAN_INVALID_ARGUMENT",
+    "GEARMAN_IN_PROGRESS",
+    "GEARMAN_INVALID_SERVER_OPTION",
+    "GEARMAN_JOB_NOT_FOUND",
+    "GEARMAN_MAX_RETURN",
+];
+
+/// The name of a return code, or `GEARMAN_MAX_RETURN` when out of range.
+pub fn return_name(rc: c_int) -> &'static str {
+    usize::try_from(rc)
+        .ok()
+        .and_then(|i| RETURN_NAMES.get(i))
+        .copied()
+        .unwrap_or("GEARMAN_MAX_RETURN")
+}
+
+/// The code of a server ERROR packet's code string; unknown strings are SERVER_ERROR.
+pub fn return_code_of(name: &str) -> c_int {
+    RETURN_NAMES
+        .iter()
+        .position(|n| n.strip_prefix("GEARMAN_") == Some(name))
+        .map_or(GEARMAN_SERVER_ERROR, |i| i as c_int)
+}
+
+pub(crate) const GEARMAN_CLIENT_ALLOCATED: c_int = 1 << 0;
+pub(crate) const GEARMAN_CLIENT_NON_BLOCKING: c_int = 1 << 1;
+pub(crate) const GEARMAN_CLIENT_UNBUFFERED_RESULT: c_int = 1 << 3;
+pub(crate) const GEARMAN_CLIENT_FREE_TASKS: c_int = 1 << 5;
+pub(crate) const GEARMAN_CLIENT_GENERATE_UNIQUE: c_int = 1 << 6;
+pub(crate) const GEARMAN_CLIENT_EXCEPTION: c_int = 1 << 7;
+pub(crate) const GEARMAN_CLIENT_SSL: c_int = 1 << 8;
+/// Client option bits a caller may set.
+pub(crate) const CLIENT_SETTABLE: c_int = GEARMAN_CLIENT_NON_BLOCKING
+    | GEARMAN_CLIENT_UNBUFFERED_RESULT
+    | (1 << 4)
+    | GEARMAN_CLIENT_FREE_TASKS
+    | GEARMAN_CLIENT_GENERATE_UNIQUE
+    | GEARMAN_CLIENT_EXCEPTION
+    | GEARMAN_CLIENT_SSL;
+
+pub(crate) const GEARMAN_WORKER_ALLOCATED: c_int = 1 << 0;
+pub(crate) const GEARMAN_WORKER_NON_BLOCKING: c_int = 1 << 1;
+pub(crate) const GEARMAN_WORKER_PACKET_INIT: c_int = 1 << 2;
+pub(crate) const GEARMAN_WORKER_GRAB_UNIQ: c_int = 1 << 7;
+pub(crate) const GEARMAN_WORKER_TIMEOUT_RETURN: c_int = 1 << 8;
+pub(crate) const GEARMAN_WORKER_GRAB_ALL: c_int = 1 << 9;
+pub(crate) const GEARMAN_WORKER_SSL: c_int = 1 << 10;
+pub(crate) const GEARMAN_WORKER_IDENTIFIER: c_int = 1 << 11;
+pub(crate) const WORKER_SETTABLE: c_int = GEARMAN_WORKER_NON_BLOCKING
+    | GEARMAN_WORKER_GRAB_UNIQ
+    | GEARMAN_WORKER_TIMEOUT_RETURN
+    | GEARMAN_WORKER_GRAB_ALL
+    | GEARMAN_WORKER_SSL;
+
+pub(crate) const GEARMAN_JOB_PRIORITY_HIGH: c_int = 0;
+pub(crate) const GEARMAN_JOB_PRIORITY_LOW: c_int = 2;
+
+pub(crate) const GEARMAN_TASK_ATTR_FOREGROUND: c_int = 0;
+pub(crate) const GEARMAN_TASK_ATTR_BACKGROUND: c_int = 1;
+pub(crate) const GEARMAN_TASK_ATTR_EPOCH: c_int = 2;
+
+pub(crate) const GEARMAN_WORKER_FUNCTION_NULL: c_int = 0;
+pub(crate) const GEARMAN_WORKER_FUNCTION_V1: c_int = 1;
+pub(crate) const GEARMAN_WORKER_FUNCTION_V2: c_int = 2;
+pub(crate) const GEARMAN_WORKER_FUNCTION_PARTITION: c_int = 3;
+
+#[repr(C)]
+pub struct HandleOptions {
+    pub is_allocated: bool,
+    pub is_initialized: bool,
+}
+
+#[repr(C)]
+pub struct gearman_client_st {
+    pub options: HandleOptions,
+    pub _impl: *mut c_void,
+}
+
+#[repr(C)]
+pub struct gearman_worker_st {
+    pub options: HandleOptions,
+    pub _impl: *mut c_void,
+}
+
+#[repr(C)]
+pub struct gearman_job_st {
+    pub options: HandleOptions,
+    pub _impl: *mut c_void,
+}
+
+#[repr(C)]
+pub struct TaskOptions {
+    pub is_allocated: bool,
+}
+
+#[repr(C)]
+pub struct gearman_task_st {
+    pub options: TaskOptions,
+    pub _impl: *mut c_void,
+}
+
+/// Opaque to C: a task's result (execute API).
+pub struct gearman_result_st {
+    pub value: ResultValue,
+}
+
+/// Opaque to C: the aggregator context of map/reduce.
+pub struct gearman_aggregator_st {
+    pub context: *mut c_void,
+}
+
+#[derive(Debug, Clone, Default)]
+pub enum ResultValue {
+    #[default]
+    Null,
+    Bytes(Vec<u8>),
+    Integer(i64),
+    Boolean(bool),
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct gearman_string_t {
+    pub c_str: *const c_char,
+    pub size: usize,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct gearman_argument_t {
+    pub name: gearman_string_t,
+    pub value: gearman_string_t,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct gearman_task_attr_t {
+    pub kind: c_int,
+    pub priority: c_int,
+    pub epoch: time_t,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct gearman_function_t {
+    pub kind: c_int,
+    pub func: *const c_void,
+    pub aggregator: *const c_void,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct gearman_status_t {
+    pub version: c_int,
+    pub result_rc: c_int,
+    pub is_known: bool,
+    pub is_running: bool,
+    pub numerator: u32,
+    pub denominator: u32,
+    pub client_count: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct gearman_id_t {
+    pub read_fd: c_int,
+    pub write_fd: c_int,
+}
+
+pub(crate) type gearman_worker_fn_ptr = unsafe extern "C" fn(
+    job: *mut gearman_job_st,
+    context: *mut c_void,
+    result_size: *mut usize,
+    ret_ptr: *mut gearman_return_t,
+) -> *mut c_void;
+pub(crate) type gearman_function_fn_ptr =
+    unsafe extern "C" fn(job: *mut gearman_job_st, context: *mut c_void) -> gearman_return_t;
+pub(crate) type gearman_task_fn_ptr =
+    unsafe extern "C" fn(task: *mut gearman_task_st) -> gearman_return_t;
+pub(crate) type gearman_parse_server_fn_ptr = unsafe extern "C" fn(
+    host: *const c_char,
+    port: in_port_t,
+    context: *mut c_void,
+) -> gearman_return_t;
+pub(crate) type gearman_task_context_free_fn_ptr =
+    unsafe extern "C" fn(task: *mut gearman_task_st, context: *mut c_void);
+
+/// C function types (`typedef R (name)(args)`), used only behind pointers. Their C typedefs are
+/// in header/types.h; here they are opaque so the prototypes read `gearman_created_fn *`, as
+/// libgearman's do. [`fn_ptr`] turns such a pointer into a Rust function pointer.
+macro_rules! c_function_types {
+    ($($name:ident),*) => {$(
+        #[repr(C)]
+        pub struct $name {
+            _opaque: [u8; 0],
+        }
+    )*};
+}
+c_function_types!(
+    gearman_worker_fn,
+    gearman_function_fn,
+    gearman_aggregator_fn,
+    gearman_workload_fn,
+    gearman_created_fn,
+    gearman_data_fn,
+    gearman_warning_fn,
+    gearman_universal_status_fn,
+    gearman_complete_fn,
+    gearman_exception_fn,
+    gearman_fail_fn,
+    gearman_log_fn,
+    gearman_malloc_fn,
+    gearman_free_fn,
+    gearman_realloc_fn,
+    gearman_calloc_fn,
+    gearman_parse_server_fn,
+    gearman_task_context_free_fn
+);
+
+/// The Rust function pointer behind a C function pointer, or `None` for NULL.
+pub(crate) unsafe fn fn_ptr<C, F: Copy>(pointer: *mut C) -> Option<F> {
+    debug_assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut C>());
+    (!pointer.is_null()).then(|| std::mem::transmute_copy(&pointer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_match_libgearman() {
+        assert_eq!(std::mem::size_of::<gearman_client_st>(), 16);
+        assert_eq!(std::mem::size_of::<gearman_task_st>(), 16);
+        assert_eq!(std::mem::size_of::<gearman_task_attr_t>(), 16);
+        assert_eq!(std::mem::size_of::<gearman_function_t>(), 24);
+        assert_eq!(std::mem::size_of::<gearman_status_t>(), 24);
+        assert_eq!(std::mem::size_of::<gearman_string_t>(), 16);
+        assert_eq!(std::mem::size_of::<gearman_argument_t>(), 32);
+        assert_eq!(std::mem::size_of::<gearman_id_t>(), 8);
+        assert_eq!(return_name(99), "GEARMAN_MAX_RETURN");
+        assert_eq!(return_code_of("QUEUE_ERROR"), 42);
+        assert_eq!(return_code_of("JOB_NOT_FOUND"), 52);
+        assert_eq!(return_code_of("nonsense"), GEARMAN_SERVER_ERROR);
+    }
+}

@@ -1,0 +1,257 @@
+//! The C programs in tests/c, compiled with `gcc -std=c99 -Wall -Werror` against our header and
+//! library and against Debian's libgearman-dev, run against our gearmand and Debian's: the two
+//! libraries must print the same. Our builds also run under valgrind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use gearman_testkit::Kind;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A directory holding our library under its soname, for linking and for the loader.
+fn our_lib_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let profile = exe.parent().and_then(Path::parent).unwrap();
+        let built = profile.join("libgearman.so");
+        // `cargo test` does not rebuild the cdylib; scripts/test.sh runs `cargo build` first.
+        let hint = "run `cargo build -p gearman-ffi` first";
+        let built_at = std::fs::metadata(&built).and_then(|m| m.modified());
+        let built_at =
+            built_at.unwrap_or_else(|_| panic!("{} is missing: {hint}", built.display()));
+        for source in std::fs::read_dir(root().join("gearman-ffi/src"))
+            .unwrap()
+            .flatten()
+        {
+            let changed = source.metadata().and_then(|m| m.modified()).unwrap();
+            assert!(
+                changed <= built_at,
+                "{} is older than {}: {hint}",
+                built.display(),
+                source.path().display()
+            );
+        }
+        let dir = gearman_testkit::temp_dir("libgearman");
+        std::fs::copy(&built, dir.join("libgearman.so.8")).unwrap();
+        std::os::unix::fs::symlink("libgearman.so.8", dir.join("libgearman.so")).unwrap();
+        dir
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Library {
+    Ours,
+    Debian,
+}
+
+fn compile(program: &str, library: Library) -> PathBuf {
+    let source = root()
+        .join("gearman-ffi/tests/c")
+        .join(format!("{program}.c"));
+    let out = gearman_testkit::temp_dir("cbin").join(format!("{program}-{library:?}"));
+    let mut gcc = Command::new("gcc");
+    gcc.args(["-std=c99", "-Wall", "-Werror", "-g", "-o"])
+        .arg(&out)
+        .arg(&source);
+    match library {
+        Library::Ours => {
+            let lib = our_lib_dir();
+            gcc.arg(format!("-I{}", root().join("include").display()))
+                .arg(format!("-L{}", lib.display()))
+                .arg(format!("-Wl,-rpath,{}", lib.display()));
+        }
+        Library::Debian => {
+            assert!(
+                Path::new("/usr/include/libgearman-1.0/gearman.h").exists(),
+                "install libgearman-dev (scripts/test.sh does)"
+            );
+        }
+    }
+    gcc.arg("-lgearman");
+    let result = gcc.output().expect("gcc");
+    assert!(
+        result.status.success(),
+        "{program} ({library:?}) does not compile:\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    out
+}
+
+fn run(binary: &Path, port: u16, valgrind: bool) -> Output {
+    run_with(binary, port, valgrind, &[])
+}
+
+fn run_with(binary: &Path, port: u16, valgrind: bool, env: &[(&str, &str)]) -> Output {
+    let mut command = if valgrind {
+        let mut c = Command::new("valgrind");
+        c.args([
+            "-q",
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+        ])
+        .arg(binary);
+        c
+    } else {
+        Command::new(binary)
+    };
+    command
+        .env("PORT", port.to_string())
+        .env_remove("GEARMAN_SERVERS");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = Command::new("timeout")
+        .arg("120")
+        .args(command_line(&command))
+        .envs(command.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .output()
+        .expect("run");
+    out
+}
+
+fn command_line(command: &Command) -> Vec<std::ffi::OsString> {
+    std::iter::once(command.get_program().to_os_string())
+        .chain(command.get_args().map(|a| a.to_os_string()))
+        .collect()
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Builds `program` against both libraries, runs each against `server`, and compares.
+fn same_behaviour(program: &str, server: Kind) {
+    let ours = compile(program, Library::Ours);
+    let theirs = compile(program, Library::Debian);
+    let server_a = server.start();
+    let out_ours = run(&ours, server_a.port, false);
+    let server_b = server.start();
+    let out_theirs = run(&theirs, server_b.port, false);
+    assert!(
+        out_theirs.status.success(),
+        "Debian's build failed:\n{}{}",
+        text(&out_theirs),
+        String::from_utf8_lossy(&out_theirs.stderr)
+    );
+    assert!(
+        out_ours.status.success(),
+        "our build failed:\n{}{}",
+        text(&out_ours),
+        String::from_utf8_lossy(&out_ours.stderr)
+    );
+    // The version line names each library's own version; everything else must match.
+    let strip = |s: String| {
+        s.lines()
+            .filter(|l| !l.starts_with("version macros:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        strip(text(&out_ours)),
+        strip(text(&out_theirs)),
+        "{program} against {server:?} gearmand"
+    );
+    if program == "basics" {
+        assert!(text(&out_ours).contains("version macros: 1.1.20 1"));
+    }
+}
+
+fn under_valgrind(program: &str) {
+    let binary = compile(program, Library::Ours);
+    let server = Kind::Ours.start();
+    let out = run(&binary, server.port, true);
+    assert!(
+        out.status.success(),
+        "{program} under valgrind (exit {:?}):\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn basics_match_libgearman() {
+    same_behaviour("basics", Kind::Debian);
+    same_behaviour("basics", Kind::Ours);
+}
+
+#[test]
+fn workers_match_libgearman() {
+    same_behaviour("workers", Kind::Debian);
+    same_behaviour("workers", Kind::Ours);
+}
+
+#[test]
+fn tasks_match_libgearman() {
+    same_behaviour("tasks", Kind::Debian);
+    same_behaviour("tasks", Kind::Ours);
+}
+
+#[test]
+fn foreground_execute_returns_the_result() {
+    let binary = compile("tasks", Library::Ours);
+    for kind in [Kind::Ours, Kind::Debian] {
+        let server = kind.start();
+        let out = run_with(&binary, server.port, false, &[("EXECUTE_FOREGROUND", "1")]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text(&out).contains("execute: GEARMAN_SUCCESS [em-etucexe]\n"),
+            "{}",
+            text(&out)
+        );
+    }
+}
+
+#[test]
+fn null_and_freed_handles_are_safe() {
+    let binary = compile("null_safety", Library::Ours);
+    let server = Kind::Ours.start();
+    let out = run(&binary, server.port, false);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text(&out), "null safety: ok\n");
+}
+
+#[test]
+fn no_memory_errors_or_leaks_under_valgrind() {
+    for program in ["basics", "workers", "tasks", "null_safety"] {
+        under_valgrind(program);
+    }
+}
+
+#[test]
+fn header_compiles_as_cpp() {
+    let source = gearman_testkit::temp_dir("cpp").join("header.cc");
+    std::fs::write(
+        &source,
+        "#include <libgearman-1.0/gearman.h>\n#include <libgearman/gearman.h>\n\
+         int main() { gearman_return_t rc = GEARMAN_SUCCESS; gearman_client_st c; \
+         gearman_client_create(&c); rc = gearman_client_echo(&c, \"x\", 1); gearman_client_free(&c); \
+         in_port_t p = GEARMAN_DEFAULT_TCP_PORT; time_t t = 0; size_t s = 0; (void)p; (void)t; (void)s; \
+         return gearman_success(rc) ? 0 : 1; }\n",
+    )
+    .unwrap();
+    let out = Command::new("g++")
+        .args(["-Wall", "-Werror", "-fsyntax-only"])
+        .arg(format!("-I{}", root().join("include").display()))
+        .arg(&source)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
