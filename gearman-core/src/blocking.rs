@@ -19,8 +19,10 @@ use crate::protocol::PacketType;
 use crate::worker::{AssignedJob, Worker, WorkerOptions};
 
 fn runtime() -> Result<Runtime, Error> {
+    // I/O and timers only: the signal driver would add a pipe read to every park.
     Builder::new_current_thread()
-        .enable_all()
+        .enable_io()
+        .enable_time()
         .build()
         .map_err(|e| Error::InvalidArgument(format!("cannot create an I/O runtime: {e}")))
 }
@@ -79,6 +81,10 @@ impl BlockingClient {
     }
 
     pub fn next_event(&mut self) -> Result<Option<Event>, Error> {
+        // Events already received need no trip through the runtime.
+        if let Some(event) = self.client.pop_event() {
+            return Ok(Some(event));
+        }
         self.runtime.block_on(self.client.next_event())
     }
 

@@ -298,6 +298,11 @@ impl Client {
         }
     }
 
+    /// The next event already received, without waiting or doing any I/O.
+    pub fn pop_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
     /// What is known so far about a job that has not been taken.
     pub fn job(&self, id: JobId) -> Option<&JobResult> {
         self.jobs.get(&id).map(|j| &j.result)

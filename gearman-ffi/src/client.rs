@@ -175,9 +175,16 @@ impl ClientImpl {
         Ok(())
     }
 
-    pub fn forget_task(&mut self, task: *mut gearman_task_st) {
-        self.tasks.retain(|&t| t != task);
-        self.jobs.retain(|_, t| *t != task);
+    /// # Safety
+    /// `task` is NULL or a task handle of this client.
+    pub unsafe fn forget_task(&mut self, task: *mut gearman_task_st) {
+        // Tasks are usually freed soon after they were added: search from the end.
+        if let Some(pos) = self.tasks.iter().rposition(|&t| t == task) {
+            self.tasks.remove(pos);
+        }
+        if let Some(job) = get(task).and_then(|t| t.job) {
+            self.jobs.remove(&job);
+        }
     }
 
     pub fn task_after(&self, task: *mut gearman_task_st) -> *mut gearman_task_st {

@@ -1,0 +1,104 @@
+//! Our libgearman against Debian's: the same C load program (bench/c/load.c) built against each
+//! library, run against the same server (our gearmand) with the same Rust echo workers, printing
+//! jobs/s and the client process's CPU time per job.
+//!
+//! `scripts/build-libgearman.sh && cargo run --release -p gearman-bench --bin c-client-bench`
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gearman_core::protocol::PacketType;
+use gearman_core::{Worker, WorkerOptions};
+use gearman_testkit::Kind;
+
+fn compile(ours: bool) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out =
+        gearman_testkit::temp_dir("c-bench").join(if ours { "load-ours" } else { "load-debian" });
+    let mut gcc = Command::new("gcc");
+    gcc.args(["-std=c99", "-O2", "-Wall", "-o"])
+        .arg(&out)
+        .arg(root.join("bench/c/load.c"));
+    if ours {
+        let prefix = root.join("target/libgearman");
+        assert!(
+            prefix.join("lib/libgearman.so.8").exists(),
+            "run scripts/build-libgearman.sh first"
+        );
+        gcc.arg(format!("-I{}", prefix.join("include").display()))
+            .arg(format!("-L{}", prefix.join("lib").display()))
+            .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()));
+    }
+    gcc.arg("-lgearman");
+    assert!(gcc.status().unwrap().success(), "gcc failed");
+    out
+}
+
+fn run(binary: &Path, port: u16, inflight: u32, jobs: u32) -> (f64, f64) {
+    let out = Command::new(binary)
+        .args([port.to_string(), inflight.to_string(), jobs.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} failed: {}",
+        binary.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut fields = text.split_whitespace().map(|f| f.parse::<f64>().unwrap());
+    (fields.next().unwrap(), fields.next().unwrap())
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (single, many) = if quick {
+        (2_000, 20_000)
+    } else {
+        (10_000, 100_000)
+    };
+    let ours = compile(true);
+    let theirs = compile(false);
+    let server = Kind::Ours.start();
+    let addr = server.addr();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    for _ in 0..4 {
+        let addr = addr.clone();
+        runtime.spawn(async move {
+            let mut w = Worker::new(WorkerOptions::default());
+            w.add_servers(&addr).unwrap();
+            w.register("bench_echo", None).unwrap();
+            while let Ok(job) = w.grab_job().await {
+                let data = job.workload.clone();
+                if w.queue(&job, PacketType::WorkComplete, &[&data]).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    println!(
+        "\nC client library benchmark: bench/c/load.c built against each libgearman, same server"
+    );
+    println!(
+        "{:<34} {:>14} {:>14} {:>14} {:>14} {:>10}",
+        "in flight", "libgearman j/s", "ours j/s", "libgearman µs", "ours µs", "CPU ratio"
+    );
+    for (inflight, jobs) in [(1, single), (100, many)] {
+        let (t_rate, t_cpu) = run(&theirs, server.port, inflight, jobs);
+        let (o_rate, o_cpu) = run(&ours, server.port, inflight, jobs);
+        println!(
+            "{:<34} {:>14.0} {:>14.0} {:>14.1} {:>14.1} {:>9.2}x",
+            format!("{inflight} ({jobs} jobs)"),
+            t_rate,
+            o_rate,
+            t_cpu,
+            o_cpu,
+            o_cpu / t_cpu
+        );
+    }
+    println!("(µs = client CPU time, user + sys, per job; CPU ratio = ours / libgearman, lower is better)");
+}
