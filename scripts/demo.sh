@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo build --release --quiet --bins
 scripts/build-libgearman.sh >/dev/null
+scripts/python-env.sh
 bin=target/release
 export PKG_CONFIG_PATH=$PWD/target/libgearman/lib/pkgconfig
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
@@ -29,6 +30,9 @@ echo "   (wc -l < /etc/passwd says $(wc -l < /etc/passwd))"
 echo "== C client (libgearman API, our libgearman.so): count_lines < /etc/passwd"
 cc -std=c99 -Wall examples/c/count_lines.c $(pkg-config --cflags --libs libgearman) -o "$dir/count_lines"
 "$dir/count_lines" 127.0.0.1 "$port" < /etc/passwd
+
+echo "== Python client (python-gearman API, our module): count_lines < /etc/passwd"
+target/pyenv/bin/python examples/python/count_lines.py "127.0.0.1:$port" < /etc/passwd
 
 echo "== gearadmin --status"
 "$bin/gearadmin" -h 127.0.0.1 -p "$port" --status

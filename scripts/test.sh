@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, unit tests, the interop tests against Debian's
-# gearmand and tools, and the Python and PHP peers (installed here if missing). Every server a test needs is started
-# by the test itself on 127.0.0.1 on a free port and stopped by PID.
+# gearmand and tools, the C library against Debian's libgearman, the Python and PHP peers, and
+# our Python module (all installed here if missing). Every server a test needs is started by the
+# test itself on 127.0.0.1 on a free port and stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -12,3 +13,9 @@ cargo build --workspace --quiet
 cargo test --workspace 2>&1 | tee target/test-output.txt
 # Independent peers (python gear, pygearman, Debian's php-gearman) against our gearmand.
 tests/peers/run.sh
+# The Python module: built by maturin into a venv, tested with pytest against both servers and
+# against pygearman (whose venv tests/peers/run.sh made).
+scripts/python-env.sh
+cargo fmt --manifest-path bindings/python/Cargo.toml -- --check
+(cd bindings/python && cargo clippy --quiet -- -D warnings)
+(cd bindings/python && ../../target/pyenv/bin/python -m pytest -q tests)

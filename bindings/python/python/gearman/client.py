@@ -1,0 +1,223 @@
+"""GearmanClient: the python-gearman 2.0 client on the native core."""
+
+import logging
+import os
+import time
+
+from . import _native
+from .constants import (
+    JOB_COMPLETE,
+    JOB_CREATED,
+    JOB_FAILED,
+    JOB_PENDING,
+    JOB_UNKNOWN,
+    PRIORITY_HIGH,
+    PRIORITY_LOW,
+    PRIORITY_NONE,
+)
+from .encoder import NoopEncoder
+from .errors import ExceededConnectionAttempts, InvalidClientState
+from .job import GearmanJob, GearmanJobRequest
+from .util import parse_host_list, to_bytes, to_text
+
+log = logging.getLogger("gearman.client")
+
+_PRIORITIES = {PRIORITY_HIGH: 0, PRIORITY_NONE: 1, PRIORITY_LOW: 2}
+
+
+class GearmanClient:
+    """Submits jobs. Failures are reported on the returned requests, not raised."""
+
+    data_encoder = NoopEncoder
+    job_class = GearmanJob
+    job_request_class = GearmanJobRequest
+
+    def __init__(self, host_list=None, random_unique_bytes=16):
+        self._servers = parse_host_list(host_list)
+        self.random_unique_bytes = random_unique_bytes
+        self._native = _native.Client(self._servers)
+        self._requests = {}
+
+    # --- submission -----------------------------------------------------------------------------
+
+    def submit_job(self, task, data, unique=None, priority=PRIORITY_NONE, background=False,
+                   wait_until_complete=True, max_retries=0, poll_timeout=None):
+        job_info = dict(task=task, data=data, unique=unique, priority=priority)
+        requests = self.submit_multiple_jobs([job_info], background=background,
+                                             wait_until_complete=wait_until_complete,
+                                             max_retries=max_retries, poll_timeout=poll_timeout)
+        return requests[0]
+
+    def submit_multiple_jobs(self, jobs_to_submit, background=False, wait_until_complete=True,
+                             max_retries=0, poll_timeout=None):
+        if not isinstance(jobs_to_submit, (list, tuple, set, frozenset)):
+            raise TypeError("jobs_to_submit must be a list, tuple or set of dicts")
+        requests = [self._create_request(info, background, max_retries) for info in jobs_to_submit]
+        return self.submit_multiple_requests(requests, wait_until_complete=wait_until_complete,
+                                             poll_timeout=poll_timeout)
+
+    def submit_multiple_requests(self, job_requests, wait_until_complete=True, poll_timeout=None):
+        if not self._requests and len({bool(r.background) for r in job_requests}) == 1:
+            return self._run(job_requests, wait_until_complete, poll_timeout)
+        deadline = None if poll_timeout is None else time.monotonic() + poll_timeout
+        for request in job_requests:
+            self._send(request)
+        self._native.flush()
+        processed = self.wait_until_jobs_accepted(job_requests, poll_timeout=self._left(deadline))
+        if wait_until_complete and not any(r.timed_out for r in processed):
+            processed = self.wait_until_jobs_completed(processed, poll_timeout=self._left(deadline))
+        return processed
+
+    def _run(self, job_requests, wait_until_complete, poll_timeout):
+        """The fast path: one native call submits every request and waits for all of them."""
+        jobs = []
+        for request in job_requests:
+            if request.connection_attempts >= request.max_connection_attempts:
+                raise ExceededConnectionAttempts(
+                    "exceeded %d connection attempt(s)" % request.max_connection_attempts)
+            request.initialize_request()
+            request.connection_attempts += 1
+            job = request.job
+            unique = to_bytes(job.unique, "unique") if job.unique is not None else None
+            jobs.append((to_bytes(job.task, "task"), to_bytes(self.data_encoder.encode(job.data)), unique,
+                         _PRIORITIES[request.priority]))
+        background = bool(job_requests[0].background) if job_requests else False
+        outcomes = self._native.run(jobs, background, wait_until_complete, poll_timeout)
+        decode = self.data_encoder.decode
+        for request, outcome in zip(job_requests, outcomes):
+            job_id, handle, state, result, data, warnings, status, exception, error = outcome
+            request.job.handle = handle
+            request.state = state
+            if result is not None:
+                request.result = decode(result)
+            request.data_updates.extend(decode(d) for d in data)
+            request.warning_updates.extend(decode(w) for w in warnings)
+            if status is not None:
+                request.status = dict(handle=handle, known=True, running=True, numerator=status[0],
+                                      denominator=status[1], time_received=time.time())
+            if exception is not None:
+                request.exception = decode(exception)
+            if error is not None:
+                request.error = error
+                log.warning("job %s failed: %s", request.job.task, error)
+            request._job_id = job_id
+            if state in (JOB_PENDING, JOB_CREATED) and not request.complete:
+                self._requests[job_id] = request
+            if state == JOB_PENDING or (wait_until_complete and not request.complete):
+                request.timed_out = True
+        return job_requests
+
+    def _create_request(self, info, background, max_retries):
+        if not isinstance(info, dict):
+            raise TypeError("each job must be a dict with 'task' and 'data'")
+        task = info.get("task")
+        if task is None or "data" not in info:
+            raise ValueError("each job needs 'task' and 'data'")
+        task = to_text(task)
+        if not task:
+            raise ValueError("task name is empty")
+        unique = info.get("unique")
+        if unique is None:
+            unique = os.urandom(self.random_unique_bytes).hex()
+        priority = info.get("priority", PRIORITY_NONE)
+        if priority not in _PRIORITIES:
+            raise ValueError("priority must be PRIORITY_NONE, PRIORITY_LOW or PRIORITY_HIGH")
+        job = self.job_class(None, None, task, unique, info["data"])
+        return self.job_request_class(job, initial_priority=priority, background=background,
+                                      max_attempts=max_retries + 1)
+
+    def _send(self, request):
+        if request.connection_attempts >= request.max_connection_attempts:
+            raise ExceededConnectionAttempts("exceeded %d connection attempt(s)" % request.max_connection_attempts)
+        job = request.job
+        data = self.data_encoder.encode(job.data)
+        unique = to_bytes(job.unique, "unique") if job.unique is not None else None
+        request.initialize_request()
+        request.connection_attempts += 1
+        job_id = self._native.submit(to_bytes(job.task, "task"), to_bytes(data), unique,
+                                     _PRIORITIES[request.priority], bool(request.background))
+        request.state = JOB_PENDING
+        request._job_id = job_id
+        self._requests[job_id] = request
+
+    # --- waiting --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _left(deadline):
+        return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+    def _pump(self, requests, done, poll_timeout):
+        deadline = None if poll_timeout is None else time.monotonic() + poll_timeout
+        while not all(done(r) for r in requests):
+            event = self._native.next_event(self._left(deadline))
+            if event is None:
+                for request in requests:
+                    if not done(request):
+                        request.timed_out = True
+                break
+            self._handle(event)
+        return requests
+
+    def wait_until_jobs_accepted(self, job_requests, poll_timeout=None):
+        for request in job_requests:
+            if request.state == JOB_UNKNOWN:
+                self._send(request)
+        return self._pump(job_requests, lambda r: r.state != JOB_PENDING, poll_timeout)
+
+    def wait_until_jobs_completed(self, job_requests, poll_timeout=None):
+        return self._pump(job_requests, lambda r: r.complete or r.state == JOB_UNKNOWN, poll_timeout)
+
+    def _handle(self, event):
+        job_id, kind, value, extra = event
+        request = self._requests.get(job_id)
+        if request is None:
+            return  # a late reply for a request that was dropped: harmless
+        decode = self.data_encoder.decode
+        if kind == "created":
+            request.job.handle = value
+            request.state = JOB_CREATED
+        elif kind == "data":
+            request.data_updates.append(decode(value))
+        elif kind == "warning":
+            request.warning_updates.append(decode(value))
+        elif kind == "status":
+            request.status = dict(handle=request.job.handle, known=True, running=True,
+                                  numerator=value, denominator=extra, time_received=time.time())
+        elif kind == "complete":
+            request.result = decode(value)
+            request.state = JOB_COMPLETE
+        elif kind == "queued":
+            request.state = JOB_CREATED
+        elif kind == "fail":
+            request.state = JOB_FAILED
+        elif kind == "exception":
+            request.exception = decode(value)
+            request.state = JOB_FAILED
+        elif kind == "error":
+            request.error = value
+            request.state = JOB_FAILED
+            log.warning("job %s failed: %s", request.job.task, value)
+        if kind in ("complete", "queued", "fail", "exception", "error"):
+            self._requests.pop(job_id, None)
+
+    # --- status ---------------------------------------------------------------------------------
+
+    def get_job_status(self, job_request, poll_timeout=None):
+        return self.get_job_statuses([job_request], poll_timeout=poll_timeout)[0]
+
+    def get_job_statuses(self, job_requests, poll_timeout=None):
+        for request in job_requests:
+            if request.job.handle is None:
+                raise InvalidClientState("the job has no handle yet")
+            reply = self._native.job_status(to_bytes(request.job.handle), poll_timeout)
+            if reply is None:
+                request.timed_out = True
+                continue
+            known, running, numerator, denominator = reply
+            request.status = dict(handle=request.job.handle, known=known, running=running,
+                                  numerator=numerator, denominator=denominator, time_received=time.time())
+        return job_requests
+
+    def shutdown(self):
+        self._requests.clear()
+        self._native = _native.Client(self._servers)

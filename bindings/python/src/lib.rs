@@ -1,0 +1,601 @@
+//! `gearman._native`: the blocking client, worker and admin client of gearman-core for Python.
+//!
+//! Each method converts its arguments, calls the core with the GIL released, and maps errors to
+//! `gearman.errors`. Waits run in 100 ms slices so Ctrl-C raises KeyboardInterrupt promptly. The
+//! python-gearman API itself (requests, hooks, encoders) is the Python package around this.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use gearman_core::blocking::{BlockingAdminClient, BlockingClient, BlockingWorker};
+use gearman_core::{
+    AssignedJob, ClientOptions, Error, GrabMode, JobEvent, JobRequest, Outcome, Priority,
+    ServerAddr, WorkerOptions,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+/// How long one uninterruptible wait lasts before signals are checked.
+const SLICE: Duration = Duration::from_millis(100);
+
+fn error_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import("gearman.errors")?.getattr(name)
+}
+
+/// Maps a core error to the `gearman.errors` hierarchy.
+fn to_py(py: Python<'_>, error: &Error) -> PyErr {
+    let name = match error {
+        Error::Connect { .. } | Error::NoServers | Error::NoServerAvailable(_) => {
+            "ServerUnavailable"
+        }
+        Error::Io { .. } => "ConnectionError",
+        Error::Protocol { .. } | Error::UnexpectedPacket { .. } => "ProtocolError",
+        Error::Server { .. } => "ServerError",
+        Error::Admin { .. } => "ProtocolError",
+        Error::Timeout(_) => "TimeoutError",
+        Error::InvalidArgument(_) => return PyValueError::new_err(error.to_string()),
+        Error::UnknownJob => "InvalidClientState",
+    };
+    match error_class(py, name) {
+        Ok(class) => match class.call1((error.to_string(),)) {
+            Ok(instance) => PyErr::from_value(instance),
+            Err(e) => e,
+        },
+        Err(e) => e,
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs `op` without the GIL in slices until it succeeds, fails, or `timeout` (seconds) passes
+/// (then `Ok(None)`). Signals are checked between slices.
+fn sliced<T: Send>(
+    py: Python<'_>,
+    timeout: Option<f64>,
+    mut op: impl FnMut() -> Result<T, Error> + Send,
+) -> PyResult<Option<T>> {
+    let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
+    loop {
+        match py.detach(&mut op) {
+            Ok(value) => return Ok(Some(value)),
+            Err(Error::Timeout(_)) => {
+                py.check_signals()?;
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Ok(None);
+                }
+            }
+            Err(e) => return Err(to_py(py, &e)),
+        }
+    }
+}
+
+fn servers(list: Vec<(String, u16)>) -> Vec<ServerAddr> {
+    list.into_iter()
+        .map(|(host, port)| ServerAddr::new(host, port))
+        .collect()
+}
+
+/// A job for `Client::run`: `(function, data, unique, priority)`.
+type JobSpec = (Vec<u8>, Vec<u8>, Option<Vec<u8>>, i32);
+
+/// What `Client::run` learns about one job.
+#[derive(Default)]
+struct RunState {
+    handle: Option<Bytes>,
+    data: Vec<Bytes>,
+    warnings: Vec<Bytes>,
+    status: Option<(u64, u64)>,
+    outcome: Option<Outcome>,
+    finished: bool,
+}
+
+impl RunState {
+    fn apply(&mut self, event: JobEvent) {
+        match event {
+            JobEvent::Created(handle) => self.handle = Some(handle),
+            JobEvent::Data(d) => self.data.push(d),
+            JobEvent::Warning(d) => self.warnings.push(d),
+            JobEvent::Status {
+                numerator,
+                denominator,
+            } => self.status = Some((numerator, denominator)),
+            JobEvent::Finished(outcome) => {
+                self.outcome = Some(outcome);
+                self.finished = true;
+            }
+        }
+    }
+}
+
+fn priority_of(priority: i32) -> Priority {
+    match priority {
+        0 => Priority::High,
+        2 => Priority::Low,
+        _ => Priority::Normal,
+    }
+}
+
+/// `(known, running, numerator, denominator, waiting clients)` from GET_STATUS_UNIQUE.
+type UniqueStatus = (bool, bool, u64, u64, u64);
+
+/// Blocking client: submit jobs and read their events.
+#[pyclass(module = "gearman._native")]
+struct Client {
+    inner: Mutex<BlockingClient>,
+}
+
+#[pymethods]
+impl Client {
+    #[new]
+    #[pyo3(signature = (servers, exceptions = false))]
+    fn new(servers: Vec<(String, u16)>, exceptions: bool) -> PyResult<Self> {
+        let options = ClientOptions {
+            timeout: Some(SLICE),
+            exceptions,
+            ..Default::default()
+        };
+        let mut client =
+            BlockingClient::new(options).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        for addr in self::servers(servers) {
+            client.add_server(addr);
+        }
+        Ok(Client {
+            inner: Mutex::new(client),
+        })
+    }
+
+    /// Queues a job; returns its id. Raises ServerUnavailable when no server can be reached.
+    #[pyo3(signature = (function, data, unique, priority, background))]
+    fn submit(
+        &self,
+        py: Python<'_>,
+        function: Vec<u8>,
+        data: Vec<u8>,
+        unique: Option<Vec<u8>>,
+        priority: i32,
+        background: bool,
+    ) -> PyResult<u64> {
+        let priority = match priority {
+            0 => Priority::High,
+            2 => Priority::Low,
+            _ => Priority::Normal,
+        };
+        let mut request = JobRequest::new(function, data)
+            .priority(priority)
+            .background(background);
+        if let Some(unique) = unique {
+            request = request.unique(unique);
+        }
+        let inner = &self.inner;
+        py.detach(|| lock(inner).submit(request))
+            .map_err(|e| to_py(py, &e))
+    }
+
+    /// Sends queued requests.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        let inner = &self.inner;
+        py.detach(|| lock(inner).flush()).map_err(|e| to_py(py, &e))
+    }
+
+    /// The next event as `(job, kind, value, extra)`, or None when `timeout` passes or no job
+    /// is in flight. Kinds: created (handle), data, warning, status (numerator, denominator),
+    /// complete, fail, exception, error (message, code).
+    #[pyo3(signature = (timeout = None))]
+    fn next_event(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Py<PyAny>>> {
+        let inner = &self.inner;
+        let Some(event) = sliced(py, timeout, || lock(inner).next_event())?.flatten() else {
+            return Ok(None);
+        };
+        let bytes = |b: &Bytes| PyBytes::new(py, b).into_any().unbind();
+        let none = py.None();
+        let (kind, value, extra) = match &event.event {
+            JobEvent::Created(handle) => ("created", bytes(handle), none),
+            JobEvent::Data(d) => ("data", bytes(d), none),
+            JobEvent::Warning(d) => ("warning", bytes(d), none),
+            JobEvent::Status {
+                numerator,
+                denominator,
+            } => (
+                "status",
+                numerator.into_pyobject(py)?.into_any().unbind(),
+                denominator.into_pyobject(py)?.into_any().unbind(),
+            ),
+            JobEvent::Finished(Outcome::Complete(d)) => ("complete", bytes(d), none),
+            JobEvent::Finished(Outcome::Queued) => ("queued", none.clone_ref(py), none),
+            JobEvent::Finished(Outcome::Failed) => ("fail", none.clone_ref(py), none),
+            JobEvent::Finished(Outcome::Exception(d)) => ("exception", bytes(d), none),
+            JobEvent::Finished(Outcome::Error(e)) => {
+                let code = e.server_code().unwrap_or("").to_string();
+                (
+                    "error",
+                    e.to_string().into_pyobject(py)?.into_any().unbind(),
+                    code.into_pyobject(py)?.into_any().unbind(),
+                )
+            }
+        };
+        if matches!(event.event, JobEvent::Finished(_)) {
+            lock(&self.inner).take(event.job);
+        }
+        Ok(Some(
+            (event.job, kind, value, extra)
+                .into_pyobject(py)?
+                .into_any()
+                .unbind(),
+        ))
+    }
+
+    /// Submits `jobs` (`(function, data, unique, priority)` tuples) and waits, in one call,
+    /// until each is accepted (and, with `wait_until_complete`, finished) or `timeout` passes.
+    /// Returns per job `(id, handle, state, result, data, warnings, status, exception, error)`,
+    /// with state one of PENDING, CREATED, COMPLETE, FAILED.
+    #[pyo3(signature = (jobs, background, wait_until_complete, timeout = None))]
+    fn run(
+        &self,
+        py: Python<'_>,
+        jobs: Vec<JobSpec>,
+        background: bool,
+        wait_until_complete: bool,
+        timeout: Option<f64>,
+    ) -> PyResult<Vec<Py<PyAny>>> {
+        let mut ids = Vec::with_capacity(jobs.len());
+        {
+            let inner = &self.inner;
+            let submitted: Result<Vec<u64>, Error> = py.detach(|| {
+                let mut client = lock(inner);
+                let mut ids = Vec::with_capacity(jobs.len());
+                for (function, data, unique, priority) in jobs {
+                    let mut request = JobRequest::new(function, data)
+                        .priority(priority_of(priority))
+                        .background(background);
+                    if let Some(unique) = unique {
+                        request = request.unique(unique);
+                    }
+                    ids.push(client.submit(request)?);
+                }
+                client.flush()?;
+                Ok(ids)
+            });
+            ids.extend(submitted.map_err(|e| to_py(py, &e))?);
+        }
+        let mut states: HashMap<u64, RunState> =
+            ids.iter().map(|&id| (id, RunState::default())).collect();
+        let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
+        let done = |s: &RunState| {
+            s.finished
+                || (!wait_until_complete && s.handle.is_some())
+                || (background && s.handle.is_some())
+        };
+        while !states.values().all(done) {
+            let inner = &self.inner;
+            let step = py.detach(|| {
+                let mut client = lock(inner);
+                let mut events = Vec::new();
+                let first = client.next_event()?;
+                events.extend(first);
+                while let Some(event) = client.inner_mut().pop_event() {
+                    events.push(event);
+                }
+                Ok::<_, Error>(events)
+            });
+            match step {
+                Ok(events) if events.is_empty() => break,
+                Ok(events) => {
+                    for event in events {
+                        if let Some(state) = states.get_mut(&event.job) {
+                            state.apply(event.event);
+                            if state.finished {
+                                lock(&self.inner).take(event.job);
+                            }
+                        }
+                    }
+                }
+                Err(Error::Timeout(_)) => {
+                    py.check_signals()?;
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        break;
+                    }
+                }
+                Err(e) => return Err(to_py(py, &e)),
+            }
+        }
+        ids.iter()
+            .map(|id| {
+                let s = states.remove(id).unwrap_or_default();
+                let bytes = |b: &Option<Bytes>| b.as_ref().map(|b| PyBytes::new(py, b).unbind());
+                let list = |v: &[Bytes]| {
+                    v.iter()
+                        .map(|b| PyBytes::new(py, b).unbind())
+                        .collect::<Vec<_>>()
+                };
+                let state = match (&s.outcome, &s.handle) {
+                    (Some(Outcome::Complete(_)), _) => "COMPLETE",
+                    (Some(Outcome::Queued), _) => "CREATED",
+                    (Some(_), _) => "FAILED",
+                    (None, Some(_)) => "CREATED",
+                    (None, None) => "PENDING",
+                };
+                let result = match &s.outcome {
+                    Some(Outcome::Complete(r)) => Some(r.clone()),
+                    _ => None,
+                };
+                let exception = match &s.outcome {
+                    Some(Outcome::Exception(e)) => Some(e.clone()),
+                    _ => None,
+                };
+                let error = match &s.outcome {
+                    Some(Outcome::Error(e)) => Some(e.to_string()),
+                    _ => None,
+                };
+                let tuple = (
+                    *id,
+                    bytes(&s.handle),
+                    state,
+                    bytes(&result),
+                    list(&s.data),
+                    list(&s.warnings),
+                    s.status,
+                    bytes(&exception),
+                    error,
+                );
+                Ok(tuple.into_pyobject(py)?.into_any().unbind())
+            })
+            .collect()
+    }
+
+    /// GET_STATUS: `(known, running, numerator, denominator)`.
+    #[pyo3(signature = (handle, timeout = None))]
+    fn job_status(
+        &self,
+        py: Python<'_>,
+        handle: Vec<u8>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<(bool, bool, u64, u64)>> {
+        let inner = &self.inner;
+        let status = with_timeout(py, inner, timeout, |c| c.job_status(&handle))?;
+        Ok(status.map(|s| (s.known, s.running, s.numerator, s.denominator)))
+    }
+
+    /// GET_STATUS_UNIQUE: `(known, running, numerator, denominator, waiting clients)`.
+    #[pyo3(signature = (unique, timeout = None))]
+    fn unique_status(
+        &self,
+        py: Python<'_>,
+        unique: Vec<u8>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<UniqueStatus>> {
+        let inner = &self.inner;
+        let status = with_timeout(py, inner, timeout, |c| c.job_status_unique(&unique))?;
+        Ok(status.map(|s| {
+            (
+                s.known,
+                s.running,
+                s.numerator,
+                s.denominator,
+                s.client_count.unwrap_or(0),
+            )
+        }))
+    }
+
+    #[pyo3(signature = (data, timeout = None))]
+    fn echo<'py>(
+        &self,
+        py: Python<'py>,
+        data: Vec<u8>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let inner = &self.inner;
+        let reply = with_timeout(py, inner, timeout, |c| c.echo(&data))?;
+        Ok(reply.map(|r| PyBytes::new(py, &r)))
+    }
+}
+
+/// Runs a request/reply call with one overall timeout (default 30 s) instead of slices.
+fn with_timeout<T: Send>(
+    py: Python<'_>,
+    inner: &Mutex<BlockingClient>,
+    timeout: Option<f64>,
+    op: impl FnOnce(&mut BlockingClient) -> Result<T, Error> + Send,
+) -> PyResult<Option<T>> {
+    let limit = Duration::from_secs_f64(timeout.unwrap_or(30.0).max(0.001));
+    let result = py.detach(|| {
+        let mut client = lock(inner);
+        client.inner_mut().options_mut().timeout = Some(limit);
+        let result = op(&mut client);
+        client.inner_mut().options_mut().timeout = Some(SLICE);
+        result
+    });
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(Error::Timeout(_)) => Ok(None),
+        Err(e) => Err(to_py(py, &e)),
+    }
+}
+
+/// Blocking worker: register functions, grab jobs, report on them.
+#[pyclass(module = "gearman._native")]
+struct Worker {
+    inner: Mutex<BlockingWorker>,
+    jobs: Mutex<HashMap<u64, AssignedJob>>,
+    next_token: AtomicU64,
+}
+
+impl Worker {
+    fn job(&self, token: u64, finish: bool) -> PyResult<AssignedJob> {
+        let mut jobs = lock(&self.jobs);
+        let job = if finish {
+            jobs.remove(&token)
+        } else {
+            jobs.get(&token).cloned()
+        };
+        job.ok_or_else(|| PyValueError::new_err("unknown or finished job"))
+    }
+
+    fn send(
+        &self,
+        py: Python<'_>,
+        token: u64,
+        finish: bool,
+        op: impl FnOnce(&mut BlockingWorker, &AssignedJob) -> Result<(), Error> + Send,
+    ) -> PyResult<()> {
+        let job = self.job(token, finish)?;
+        let inner = &self.inner;
+        py.detach(|| op(&mut lock(inner), &job))
+            .map_err(|e| to_py(py, &e))
+    }
+}
+
+#[pymethods]
+impl Worker {
+    #[new]
+    #[pyo3(signature = (servers, grab_unique = true))]
+    fn new(servers: Vec<(String, u16)>, grab_unique: bool) -> PyResult<Self> {
+        let grab = if grab_unique {
+            GrabMode::Unique
+        } else {
+            GrabMode::Plain
+        };
+        let options = WorkerOptions {
+            timeout: Some(SLICE),
+            grab,
+            ..Default::default()
+        };
+        let mut worker =
+            BlockingWorker::new(options).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        for addr in self::servers(servers) {
+            worker.add_server(addr);
+        }
+        Ok(Worker {
+            inner: Mutex::new(worker),
+            jobs: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(1),
+        })
+    }
+
+    #[pyo3(signature = (function, timeout = None))]
+    fn register(&self, function: Vec<u8>, timeout: Option<u32>) -> PyResult<()> {
+        lock(&self.inner)
+            .register(function, timeout)
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    fn unregister(&self, function: Vec<u8>) -> bool {
+        lock(&self.inner).inner_mut().unregister(&function)
+    }
+
+    fn set_client_id(&self, client_id: Vec<u8>) {
+        lock(&self.inner).inner_mut().set_client_id(client_id);
+    }
+
+    /// Waits for a job: `(token, handle, function, unique, data)`, or None after `timeout`.
+    #[pyo3(signature = (timeout = None))]
+    fn grab(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Py<PyAny>>> {
+        let inner = &self.inner;
+        let Some(job) = sliced(py, timeout, || lock(inner).grab_job())? else {
+            return Ok(None);
+        };
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let tuple = (
+            token,
+            PyBytes::new(py, &job.handle),
+            PyBytes::new(py, &job.function),
+            PyBytes::new(py, &job.unique),
+            PyBytes::new(py, &job.workload),
+        );
+        lock(&self.jobs).insert(token, job);
+        Ok(Some(tuple.into_pyobject(py)?.into_any().unbind()))
+    }
+
+    fn send_data(&self, py: Python<'_>, token: u64, data: Vec<u8>) -> PyResult<()> {
+        self.send(py, token, false, move |w, j| w.send_data(j, &data))
+    }
+
+    fn send_warning(&self, py: Python<'_>, token: u64, data: Vec<u8>) -> PyResult<()> {
+        self.send(py, token, false, move |w, j| w.send_warning(j, &data))
+    }
+
+    fn send_status(
+        &self,
+        py: Python<'_>,
+        token: u64,
+        numerator: u64,
+        denominator: u64,
+    ) -> PyResult<()> {
+        self.send(py, token, false, move |w, j| {
+            w.send_status(j, numerator, denominator)
+        })
+    }
+
+    fn send_complete(&self, py: Python<'_>, token: u64, data: Vec<u8>) -> PyResult<()> {
+        self.send(py, token, true, move |w, j| w.send_complete(j, &data))
+    }
+
+    fn send_fail(&self, py: Python<'_>, token: u64) -> PyResult<()> {
+        self.send(py, token, true, |w, j| w.send_fail(j))
+    }
+
+    fn send_exception(&self, py: Python<'_>, token: u64, data: Vec<u8>) -> PyResult<()> {
+        self.send(py, token, true, move |w, j| w.send_exception(j, &data))
+    }
+
+    #[pyo3(signature = (data, timeout = None))]
+    fn echo<'py>(
+        &self,
+        py: Python<'py>,
+        data: Vec<u8>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let inner = &self.inner;
+        let reply = sliced(py, timeout.or(Some(10.0)), || lock(inner).echo(&data))?;
+        Ok(reply.map(|r| PyBytes::new(py, &r)))
+    }
+}
+
+/// One connection speaking the text admin protocol.
+#[pyclass(module = "gearman._native")]
+struct Admin {
+    inner: Mutex<BlockingAdminClient>,
+}
+
+#[pymethods]
+impl Admin {
+    #[new]
+    fn new(py: Python<'_>, host: String, port: u16, timeout: f64) -> PyResult<Self> {
+        let addr = ServerAddr::new(host, port);
+        let limit = Duration::from_secs_f64(timeout.max(0.001));
+        let admin = py
+            .detach(|| BlockingAdminClient::connect(&addr, limit))
+            .map_err(|e| to_py(py, &e))?;
+        Ok(Admin {
+            inner: Mutex::new(admin),
+        })
+    }
+
+    /// A one-line command; returns the text after `OK`.
+    fn command(&self, py: Python<'_>, line: String) -> PyResult<String> {
+        let inner = &self.inner;
+        py.detach(|| lock(inner).call(|a| a.command(&line)))
+            .map_err(|e| to_py(py, &e))
+    }
+
+    /// A listing command; returns its lines without the final `.`.
+    fn listing(&self, py: Python<'_>, line: String) -> PyResult<Vec<String>> {
+        let inner = &self.inner;
+        py.detach(|| lock(inner).call(|a| a.listing(&line)))
+            .map_err(|e| to_py(py, &e))
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Client>()?;
+    m.add_class::<Worker>()?;
+    m.add_class::<Admin>()?;
+    m.add("VERSION", gearman_core::VERSION)?;
+    Ok(())
+}
