@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CString};
-use std::net::ToSocketAddrs;
 use std::ptr;
 use std::time::Duration;
 
@@ -71,52 +70,38 @@ impl ClientImpl {
             do_status: (0, 0),
             heap: false,
         };
-        if let Ok(list) = std::env::var("GEARMAN_SERVERS") {
-            let list = if list.trim().is_empty() {
-                "localhost:4730".to_string()
-            } else {
-                list
-            };
+        if let Some(list) = crate::servers::from_env() {
             let _ = client.add_servers(&list);
         }
         Some(client)
     }
 
     fn add_server(&mut self, host: &str, port: u16) -> c_int {
-        let host = if host.is_empty() { "localhost" } else { host };
-        let port = if port == 0 { 4730 } else { port };
-        if (host, port)
-            .to_socket_addrs()
-            .map(|mut a| a.next().is_none())
-            .unwrap_or(true)
-        {
-            return self.error.set(
-                GEARMAN_GETADDRINFO,
-                "gearman_client_add_server",
-                &format!("{host}:{port} getaddrinfo failed"),
-            );
+        match crate::servers::resolve(host, port) {
+            Ok(addr) => {
+                self.core.add_server(addr.clone());
+                self.servers.push(addr);
+                GEARMAN_SUCCESS
+            }
+            Err(detail) => {
+                self.error
+                    .set(GEARMAN_GETADDRINFO, "gearman_client_add_server", &detail)
+            }
         }
-        let addr = ServerAddr::new(host, port);
-        self.core.add_server(addr.clone());
-        self.servers.push(addr);
-        GEARMAN_SUCCESS
     }
 
     fn add_servers(&mut self, list: &str) -> c_int {
-        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (host, port) = match item.rsplit_once(':') {
-                Some((h, p)) => match p.parse() {
-                    Ok(p) => (h, p),
-                    Err(_) => {
-                        return self.error.set(
-                            GEARMAN_INVALID_ARGUMENT,
-                            "gearman_client_add_servers",
-                            &format!("bad port in {item:?}"),
-                        )
-                    }
-                },
-                None => (item, 0),
-            };
+        let entries = match crate::servers::split_list(list) {
+            Ok(entries) => entries,
+            Err(detail) => {
+                return self.error.set(
+                    GEARMAN_INVALID_ARGUMENT,
+                    "gearman_client_add_servers",
+                    &detail,
+                )
+            }
+        };
+        for (host, port) in entries {
             let rc = self.add_server(host, port);
             if rc != GEARMAN_SUCCESS {
                 return rc;
@@ -683,7 +668,7 @@ client_fn!(gearman_client_add_server(host: *const c_char, port: in_port_t) -> ge
 client_fn!(gearman_client_add_servers(servers: *const c_char) -> gearman_return_t, GEARMAN_INVALID_ARGUMENT, |c| {
     let list = match c_bytes(servers) {
         Some(s) => String::from_utf8_lossy(s).into_owned(),
-        None => std::env::var("GEARMAN_SERVERS").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "localhost:4730".into()),
+        None => crate::servers::default_list(),
     };
     c.add_servers(&list)
 });

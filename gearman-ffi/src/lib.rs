@@ -8,6 +8,7 @@
 pub mod client;
 pub mod handle;
 pub mod misc;
+pub mod servers;
 pub mod task;
 pub mod types;
 pub mod worker;

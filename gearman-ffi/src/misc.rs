@@ -65,14 +65,10 @@ pub unsafe extern "C" fn gearman_parse_servers(
             return GEARMAN_INVALID_ARGUMENT;
         };
         let list = String::from_utf8_lossy(list).into_owned();
-        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (host, port) = match item.rsplit_once(':') {
-                Some((h, p)) => match p.parse::<u16>() {
-                    Ok(p) => (h, p),
-                    Err(_) => return GEARMAN_INVALID_ARGUMENT,
-                },
-                None => (item, 0),
-            };
+        let Ok(entries) = crate::servers::split_list(&list) else {
+            return GEARMAN_INVALID_ARGUMENT;
+        };
+        for (host, port) in entries {
             let host = crate::c_string(host.as_bytes());
             let rc = callback(host.as_ptr(), port, context);
             if rc != GEARMAN_SUCCESS {
