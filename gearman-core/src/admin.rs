@@ -90,18 +90,6 @@ impl AdminCommand {
             ),
         }
     }
-
-    /// Whether the reply is a multi-line listing ending with `.`.
-    pub fn is_listing(&self) -> bool {
-        matches!(
-            self,
-            AdminCommand::Status
-                | AdminCommand::PriorityStatus
-                | AdminCommand::Workers
-                | AdminCommand::ShowJobs
-                | AdminCommand::ShowUniqueJobs
-        )
-    }
 }
 
 /// One line of `status`.

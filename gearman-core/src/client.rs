@@ -124,6 +124,8 @@ pub struct Client {
     poll_start: usize,
     events: VecDeque<Event>,
     replies: HashMap<u64, Result<Reply, Error>>,
+    /// Jobs submitted and not yet final, so waits need not scan every job.
+    unfinished: usize,
 }
 
 #[derive(Debug)]
@@ -151,6 +153,7 @@ impl Client {
             poll_start: 0,
             events: VecDeque::new(),
             replies: HashMap::new(),
+            unfinished: 0,
         }
     }
 
@@ -233,7 +236,10 @@ impl Client {
         };
         self.jobs.insert(id, entry);
         match self.send_submission(id, start).await {
-            Ok(()) => Ok(id),
+            Ok(()) => {
+                self.unfinished += 1;
+                Ok(id)
+            }
             Err(e) => {
                 self.jobs.remove(&id);
                 Err(e)
@@ -288,10 +294,10 @@ impl Client {
     /// The next event of any job, or `None` when no job is unfinished and no event is queued.
     pub async fn next_event(&mut self) -> Result<Option<Event>, Error> {
         loop {
-            if let Some(event) = self.events.pop_front() {
+            if let Some(event) = self.pop_event() {
                 return Ok(Some(event));
             }
-            if !self.jobs.values().any(|j| !j.is_done()) {
+            if self.unfinished == 0 {
                 return Ok(None);
             }
             self.step().await?;
@@ -299,8 +305,14 @@ impl Client {
     }
 
     /// The next event already received, without waiting or doing any I/O.
+    /// Events of jobs already taken (or waited for) are skipped.
     pub fn pop_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        while let Some(event) = self.events.pop_front() {
+            if self.jobs.contains_key(&event.job) {
+                return Some(event);
+            }
+        }
+        None
     }
 
     /// What is known so far about a job that has not been taken.
@@ -311,12 +323,14 @@ impl Client {
     /// Removes a job's record; returns it. An unfinished job is no longer tracked.
     pub fn take(&mut self, id: JobId) -> Option<JobResult> {
         let entry = self.jobs.remove(&id)?;
+        if !entry.is_done() {
+            self.unfinished -= 1;
+        }
         if let Some(handle) = &entry.result.handle {
             if let Some(server) = self.servers.get_mut(entry.server) {
                 detach(&mut server.handles, handle, id);
             }
         }
-        self.events.retain(|e| e.job != id);
         Some(entry.result)
     }
 
@@ -562,9 +576,6 @@ impl Client {
     /// Flushes, then handles one packet (or one connection failure). Errors only on timeout.
     async fn step(&mut self) -> Result<(), Error> {
         self.flush().await?;
-        if !self.events.is_empty() && self.servers.iter().all(|s| s.conn.is_none()) {
-            return Ok(());
-        }
         if self.servers.iter().all(|s| s.conn.is_none()) {
             // Nothing can arrive: fail whatever still waits.
             let waiting: Vec<JobId> = self
@@ -785,6 +796,7 @@ impl Client {
             }
         }
         job.result.outcome = Some(outcome.clone());
+        self.unfinished -= 1;
         self.events.push_back(Event {
             job: id,
             event: JobEvent::Finished(outcome),

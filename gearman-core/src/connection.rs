@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -300,11 +300,6 @@ impl Backoff {
     pub fn is_failing(&self) -> bool {
         self.failures > 0
     }
-}
-
-/// Helper for tests and tools: the bytes of a packet's field as UTF-8 (lossy).
-pub fn lossy(bytes: &Bytes) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[cfg(test)]

@@ -65,13 +65,6 @@ pub struct AssignedJob {
     server: usize,
 }
 
-impl AssignedJob {
-    /// The address of the server the job came from.
-    pub fn server_index(&self) -> usize {
-        self.server
-    }
-}
-
 #[derive(Debug, Clone)]
 struct Registration {
     name: Bytes,
@@ -162,11 +155,6 @@ impl Worker {
 
     pub fn servers(&self) -> impl Iterator<Item = &ServerAddr> {
         self.servers.iter().map(|s| &s.addr)
-    }
-
-    /// The address of server `index` (see [`AssignedJob::server_index`]).
-    pub fn server_addr(&self, index: usize) -> Option<&ServerAddr> {
-        self.servers.get(index).map(|s| &s.addr)
     }
 
     /// Registers a function, with an optional per-job timeout in milliseconds (CAN_DO_TIMEOUT).

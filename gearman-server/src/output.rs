@@ -32,7 +32,7 @@ struct Pending {
 pub struct Output {
     pending: Mutex<Pending>,
     notify: Notify,
-    stream: Option<Arc<OwnedWriteHalf>>,
+    stream: Arc<OwnedWriteHalf>,
 }
 
 thread_local! {
@@ -63,16 +63,7 @@ impl Output {
         Arc::new(Output {
             pending: Mutex::new(Pending::default()),
             notify: Notify::new(),
-            stream: Some(stream),
-        })
-    }
-
-    /// An output with no socket (its bytes are only collected); for tests of the engine.
-    pub fn detached() -> Arc<Output> {
-        Arc::new(Output {
-            pending: Mutex::new(Pending::default()),
-            notify: Notify::new(),
-            stream: None,
+            stream,
         })
     }
 
@@ -119,7 +110,7 @@ impl Output {
 
     /// Writes as much as the socket takes now; leaves the rest to the writer task.
     pub fn flush_now(&self) {
-        let Some(stream) = &self.stream else { return };
+        let stream = &self.stream;
         let mut pending = self.lock();
         while !pending.buf.is_empty() && !pending.broken {
             match stream.try_write(&pending.buf) {
@@ -151,10 +142,5 @@ impl Output {
     /// Waits until something is queued or the connection is closing.
     pub async fn notified(&self) {
         self.notify.notified().await
-    }
-
-    /// Takes the queued bytes (for detached outputs in tests).
-    pub fn take(&self) -> BytesMut {
-        self.lock().buf.split()
     }
 }

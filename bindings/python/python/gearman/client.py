@@ -70,17 +70,7 @@ class GearmanClient:
 
     def _run(self, job_requests, wait_until_complete, poll_timeout):
         """The fast path: one native call submits every request and waits for all of them."""
-        jobs = []
-        for request in job_requests:
-            if request.connection_attempts >= request.max_connection_attempts:
-                raise ExceededConnectionAttempts(
-                    "exceeded %d connection attempt(s)" % request.max_connection_attempts)
-            request.initialize_request()
-            request.connection_attempts += 1
-            job = request.job
-            unique = to_bytes(job.unique, "unique") if job.unique is not None else None
-            jobs.append((to_bytes(job.task, "task"), to_bytes(self.data_encoder.encode(job.data)), unique,
-                         _PRIORITIES[request.priority]))
+        jobs = [self._prepare(request) for request in job_requests]
         background = bool(job_requests[0].background) if job_requests else False
         outcomes = self._native.run(jobs, background, wait_until_complete, poll_timeout)
         decode = self.data_encoder.decode
@@ -126,16 +116,20 @@ class GearmanClient:
         return self.job_request_class(job, initial_priority=priority, background=background,
                                       max_attempts=max_retries + 1)
 
-    def _send(self, request):
+    def _prepare(self, request):
+        """Counts an attempt and resets the request; returns the native job tuple."""
         if request.connection_attempts >= request.max_connection_attempts:
             raise ExceededConnectionAttempts("exceeded %d connection attempt(s)" % request.max_connection_attempts)
-        job = request.job
-        data = self.data_encoder.encode(job.data)
-        unique = to_bytes(job.unique, "unique") if job.unique is not None else None
         request.initialize_request()
         request.connection_attempts += 1
-        job_id = self._native.submit(to_bytes(job.task, "task"), to_bytes(data), unique,
-                                     _PRIORITIES[request.priority], bool(request.background))
+        job = request.job
+        unique = to_bytes(job.unique, "unique") if job.unique is not None else None
+        data = to_bytes(self.data_encoder.encode(job.data))
+        return to_bytes(job.task, "task"), data, unique, _PRIORITIES[request.priority]
+
+    def _send(self, request):
+        task, data, unique, priority = self._prepare(request)
+        job_id = self._native.submit(task, data, unique, priority, bool(request.background))
         request.state = JOB_PENDING
         request._job_id = job_id
         self._requests[job_id] = request
