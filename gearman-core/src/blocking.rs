@@ -3,7 +3,12 @@
 //! Each facade owns a current-thread tokio runtime and drives it with `block_on` on the caller's
 //! thread. No background thread is started, so a facade created after `fork()` works in the
 //! child, and nothing runs between calls.
+//!
+//! A facade created before a `fork()` belongs to the process that created it: when a child drops
+//! its inherited copy, nothing is torn down, because deregistering the sockets from the epoll
+//! instance the child shares with its parent would silence the parent's own connections.
 
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
@@ -27,97 +32,138 @@ fn runtime() -> Result<Runtime, Error> {
         .map_err(|e| Error::InvalidArgument(format!("cannot create an I/O runtime: {e}")))
 }
 
+/// The runtime and the I/O objects on it, torn down only by the process that created them.
+#[derive(Debug)]
+struct Owned<T> {
+    runtime: ManuallyDrop<Runtime>,
+    value: ManuallyDrop<T>,
+    owner: u32,
+}
+
+impl<T> Owned<T> {
+    fn new(runtime: Runtime, value: T) -> Owned<T> {
+        Owned {
+            runtime: ManuallyDrop::new(runtime),
+            value: ManuallyDrop::new(value),
+            owner: std::process::id(),
+        }
+    }
+}
+
+impl<T> Drop for Owned<T> {
+    fn drop(&mut self) {
+        if std::process::id() != self.owner {
+            // A forked child's copy: leave the parent's registrations alone (see module docs).
+            return;
+        }
+        // SAFETY: dropped once, here, and never used again.
+        unsafe {
+            ManuallyDrop::drop(&mut self.runtime);
+            ManuallyDrop::drop(&mut self.value);
+        }
+    }
+}
+
 /// A blocking [`Client`].
 #[derive(Debug)]
 pub struct BlockingClient {
-    runtime: Runtime,
-    client: Client,
+    owned: Owned<Client>,
 }
 
 impl BlockingClient {
     pub fn new(options: ClientOptions) -> Result<BlockingClient, Error> {
         Ok(BlockingClient {
-            runtime: runtime()?,
-            client: Client::new(options),
+            owned: Owned::new(runtime()?, Client::new(options)),
         })
     }
 
     /// The async client, for settings and inspection.
     pub fn inner(&self) -> &Client {
-        &self.client
+        &self.owned.value
     }
 
     pub fn inner_mut(&mut self) -> &mut Client {
-        &mut self.client
+        &mut self.owned.value
     }
 
     pub fn add_server(&mut self, addr: ServerAddr) {
-        self.client.add_server(addr);
+        self.owned.value.add_server(addr);
     }
 
     pub fn add_servers(&mut self, list: &str) -> Result<(), Error> {
-        self.client.add_servers(list)
+        self.owned.value.add_servers(list)
     }
 
     pub fn submit(&mut self, request: JobRequest) -> Result<JobId, Error> {
-        self.runtime.block_on(self.client.submit(request))
+        self.owned
+            .runtime
+            .block_on(self.owned.value.submit(request))
     }
 
     pub fn run(&mut self, request: JobRequest) -> Result<JobResult, Error> {
-        self.runtime.block_on(self.client.run(request))
+        self.owned.runtime.block_on(self.owned.value.run(request))
     }
 
     pub fn submit_background(&mut self, request: JobRequest) -> Result<Bytes, Error> {
-        self.runtime
-            .block_on(self.client.submit_background(request))
+        self.owned
+            .runtime
+            .block_on(self.owned.value.submit_background(request))
     }
 
     pub fn wait(&mut self, id: JobId) -> Result<JobResult, Error> {
-        self.runtime.block_on(self.client.wait(id))
+        self.owned.runtime.block_on(self.owned.value.wait(id))
     }
 
     pub fn wait_all(&mut self, ids: &[JobId]) -> Result<(), Error> {
-        self.runtime.block_on(self.client.wait_all(ids))
+        self.owned.runtime.block_on(self.owned.value.wait_all(ids))
     }
 
     pub fn next_event(&mut self) -> Result<Option<Event>, Error> {
         // Events already received need no trip through the runtime.
-        if let Some(event) = self.client.pop_event() {
+        if let Some(event) = self.owned.value.pop_event() {
             return Ok(Some(event));
         }
-        self.runtime.block_on(self.client.next_event())
+        self.owned.runtime.block_on(self.owned.value.next_event())
     }
 
     pub fn flush(&mut self) -> Result<(), Error> {
-        self.runtime.block_on(self.client.flush())
+        self.owned.runtime.block_on(self.owned.value.flush())
     }
 
     pub fn job(&self, id: JobId) -> Option<&JobResult> {
-        self.client.job(id)
+        self.owned.value.job(id)
     }
 
     pub fn take(&mut self, id: JobId) -> Option<JobResult> {
-        self.client.take(id)
+        self.owned.value.take(id)
     }
 
     pub fn job_status(&mut self, handle: &[u8]) -> Result<JobStatus, Error> {
-        self.runtime.block_on(self.client.job_status(handle))
+        self.owned
+            .runtime
+            .block_on(self.owned.value.job_status(handle))
     }
 
     pub fn job_status_unique(&mut self, unique: &[u8]) -> Result<JobStatus, Error> {
-        self.runtime.block_on(self.client.job_status_unique(unique))
+        self.owned
+            .runtime
+            .block_on(self.owned.value.job_status_unique(unique))
     }
 
     pub fn echo(&mut self, data: &[u8]) -> Result<Bytes, Error> {
-        self.runtime.block_on(self.client.echo(data))
+        self.owned.runtime.block_on(self.owned.value.echo(data))
     }
 
     pub fn set_server_option(&mut self, name: &[u8]) -> Result<(), Error> {
-        self.runtime.block_on(self.client.set_server_option(name))
+        self.owned
+            .runtime
+            .block_on(self.owned.value.set_server_option(name))
     }
 
     pub fn request_ack(&mut self, kind: PacketType, arg: &[u8]) -> Result<(), Error> {
-        self.runtime.block_on(self.client.request_ack(kind, arg))
+        self.owned
+            .runtime
+            .block_on(self.owned.value.request_ack(kind, arg))
     }
 }
 
@@ -143,19 +189,22 @@ impl JobContext<'_> {
 
     pub fn send_data(&mut self, data: &[u8]) -> Result<(), Error> {
         self.worker
+            .owned
             .runtime
-            .block_on(self.worker.worker.send_data(&self.job, data))
+            .block_on(self.worker.owned.value.send_data(&self.job, data))
     }
 
     pub fn send_warning(&mut self, data: &[u8]) -> Result<(), Error> {
         self.worker
+            .owned
             .runtime
-            .block_on(self.worker.worker.send_warning(&self.job, data))
+            .block_on(self.worker.owned.value.send_warning(&self.job, data))
     }
 
     pub fn send_status(&mut self, numerator: u64, denominator: u64) -> Result<(), Error> {
-        let worker = &mut self.worker.worker;
+        let worker = &mut self.worker.owned.value;
         self.worker
+            .owned
             .runtime
             .block_on(worker.send_status(&self.job, numerator, denominator))
     }
@@ -164,32 +213,30 @@ impl JobContext<'_> {
 /// A blocking [`Worker`].
 #[derive(Debug)]
 pub struct BlockingWorker {
-    runtime: Runtime,
-    worker: Worker,
+    owned: Owned<Worker>,
 }
 
 impl BlockingWorker {
     pub fn new(options: WorkerOptions) -> Result<BlockingWorker, Error> {
         Ok(BlockingWorker {
-            runtime: runtime()?,
-            worker: Worker::new(options),
+            owned: Owned::new(runtime()?, Worker::new(options)),
         })
     }
 
     pub fn inner(&self) -> &Worker {
-        &self.worker
+        &self.owned.value
     }
 
     pub fn inner_mut(&mut self) -> &mut Worker {
-        &mut self.worker
+        &mut self.owned.value
     }
 
     pub fn add_server(&mut self, addr: ServerAddr) {
-        self.worker.add_server(addr);
+        self.owned.value.add_server(addr);
     }
 
     pub fn add_servers(&mut self, list: &str) -> Result<(), Error> {
-        self.worker.add_servers(list)
+        self.owned.value.add_servers(list)
     }
 
     pub fn register(
@@ -197,41 +244,52 @@ impl BlockingWorker {
         name: impl Into<Bytes>,
         timeout_ms: Option<u32>,
     ) -> Result<(), Error> {
-        self.worker.register(name, timeout_ms)
+        self.owned.value.register(name, timeout_ms)
     }
 
     /// Sends everything queued.
     pub fn flush(&mut self) {
-        self.runtime.block_on(self.worker.flush());
+        self.owned.runtime.block_on(self.owned.value.flush());
+    }
+
+    pub fn connect_all(&mut self) -> Result<(), Error> {
+        self.owned.runtime.block_on(self.owned.value.connect_all())
     }
 
     pub fn grab_job(&mut self) -> Result<AssignedJob, Error> {
-        self.runtime.block_on(self.worker.grab_job())
+        self.owned.runtime.block_on(self.owned.value.grab_job())
     }
 
     pub fn echo(&mut self, data: &[u8]) -> Result<Bytes, Error> {
-        self.runtime.block_on(self.worker.echo(data))
+        self.owned.runtime.block_on(self.owned.value.echo(data))
     }
 
     pub fn send_complete(&mut self, job: &AssignedJob, result: &[u8]) -> Result<(), Error> {
-        self.runtime
-            .block_on(self.worker.send_complete(job, result))
+        self.owned
+            .runtime
+            .block_on(self.owned.value.send_complete(job, result))
     }
 
     pub fn send_fail(&mut self, job: &AssignedJob) -> Result<(), Error> {
-        self.runtime.block_on(self.worker.send_fail(job))
+        self.owned.runtime.block_on(self.owned.value.send_fail(job))
     }
 
     pub fn send_exception(&mut self, job: &AssignedJob, data: &[u8]) -> Result<(), Error> {
-        self.runtime.block_on(self.worker.send_exception(job, data))
+        self.owned
+            .runtime
+            .block_on(self.owned.value.send_exception(job, data))
     }
 
     pub fn send_data(&mut self, job: &AssignedJob, data: &[u8]) -> Result<(), Error> {
-        self.runtime.block_on(self.worker.send_data(job, data))
+        self.owned
+            .runtime
+            .block_on(self.owned.value.send_data(job, data))
     }
 
     pub fn send_warning(&mut self, job: &AssignedJob, data: &[u8]) -> Result<(), Error> {
-        self.runtime.block_on(self.worker.send_warning(job, data))
+        self.owned
+            .runtime
+            .block_on(self.owned.value.send_warning(job, data))
     }
 
     pub fn send_status(
@@ -240,8 +298,9 @@ impl BlockingWorker {
         numerator: u64,
         denominator: u64,
     ) -> Result<(), Error> {
-        self.runtime
-            .block_on(self.worker.send_status(job, numerator, denominator))
+        self.owned
+            .runtime
+            .block_on(self.owned.value.send_status(job, numerator, denominator))
     }
 
     /// Grabs one job and runs `handler` on it. The handler's `Ok` becomes WORK_COMPLETE, its
@@ -252,7 +311,7 @@ impl BlockingWorker {
         F: FnMut(&mut JobContext<'_>) -> Result<Bytes, JobFailure>,
     {
         let job = self.run_handler(handler)?;
-        self.runtime.block_on(self.worker.flush());
+        self.owned.runtime.block_on(self.owned.value.flush());
         Ok(job)
     }
 
@@ -269,17 +328,21 @@ impl BlockingWorker {
         let outcome = catch_unwind(AssertUnwindSafe(|| handler(&mut context)));
         let queued = match outcome {
             Ok(Ok(result)) => self
-                .worker
+                .owned
+                .value
                 .queue(&job, PacketType::WorkComplete, &[&result]),
-            Ok(Err(JobFailure::Fail)) => self.worker.queue(&job, PacketType::WorkFail, &[]),
+            Ok(Err(JobFailure::Fail)) => self.owned.value.queue(&job, PacketType::WorkFail, &[]),
             Ok(Err(JobFailure::Exception(data))) => {
-                self.worker.queue(&job, PacketType::WorkException, &[&data])
+                self.owned
+                    .value
+                    .queue(&job, PacketType::WorkException, &[&data])
             }
             Err(panic) => {
                 let message = panic_message(&panic);
                 tracing::error!(handle = ?job.handle, %message, "job handler panicked");
                 let data = format!("panic: {message}");
-                self.worker
+                self.owned
+                    .value
                     .queue(&job, PacketType::WorkException, &[data.as_bytes()])
             }
         };
@@ -305,7 +368,7 @@ impl BlockingWorker {
             }
             done += 1;
         }
-        self.runtime.block_on(self.worker.flush());
+        self.owned.runtime.block_on(self.owned.value.flush());
         result
     }
 }
@@ -323,15 +386,16 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 /// A blocking [`AdminClient`].
 #[derive(Debug)]
 pub struct BlockingAdminClient {
-    runtime: Runtime,
-    admin: AdminClient,
+    owned: Owned<AdminClient>,
 }
 
 impl BlockingAdminClient {
     pub fn connect(addr: &ServerAddr, timeout: Duration) -> Result<BlockingAdminClient, Error> {
         let runtime = runtime()?;
         let admin = runtime.block_on(AdminClient::connect(addr, timeout))?;
-        Ok(BlockingAdminClient { runtime, admin })
+        Ok(BlockingAdminClient {
+            owned: Owned::new(runtime, admin),
+        })
     }
 
     /// Runs any async admin call on this facade's runtime.
@@ -340,6 +404,7 @@ impl BlockingAdminClient {
         F: FnOnce(&'a mut AdminClient) -> Fut,
         Fut: std::future::Future<Output = Result<T, Error>> + 'a,
     {
-        self.runtime.block_on(f(&mut self.admin))
+        let owned = &mut self.owned;
+        owned.runtime.block_on(f(&mut owned.value))
     }
 }

@@ -273,7 +273,9 @@ impl Client {
             match self.jobs.get(&id) {
                 None => return Err(Error::UnknownJob),
                 Some(job) if job.is_done() => {
-                    return Ok(self.jobs.remove(&id).map(|j| j.result).unwrap_or_default())
+                    let result = self.jobs.remove(&id).map(|j| j.result).unwrap_or_default();
+                    self.drop_stale_events();
+                    return Ok(result);
                 }
                 Some(_) => {}
             }
@@ -315,6 +317,22 @@ impl Client {
         None
     }
 
+    /// Forgets queued events of jobs no longer tracked, so that callers who only wait for
+    /// results (and never pop events) do not accumulate them.
+    fn drop_stale_events(&mut self) {
+        if self.jobs.is_empty() {
+            self.events.clear();
+            return;
+        }
+        while self
+            .events
+            .front()
+            .is_some_and(|e| !self.jobs.contains_key(&e.job))
+        {
+            self.events.pop_front();
+        }
+    }
+
     /// What is known so far about a job that has not been taken.
     pub fn job(&self, id: JobId) -> Option<&JobResult> {
         self.jobs.get(&id).map(|j| &j.result)
@@ -331,6 +349,7 @@ impl Client {
                 detach(&mut server.handles, handle, id);
             }
         }
+        self.drop_stale_events();
         Some(entry.result)
     }
 

@@ -23,6 +23,7 @@ pub mod connection;
 pub mod error;
 pub mod job;
 pub mod protocol;
+pub mod return_code;
 pub mod worker;
 
 pub use admin_client::AdminClient;

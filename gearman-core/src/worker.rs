@@ -260,6 +260,27 @@ impl Worker {
         Err(last)
     }
 
+    /// Connects to every server now (sending the client id, the exceptions option and the
+    /// registrations) and flushes; fails on the first server that cannot be reached. PHP's
+    /// `addServer()` does this so that a dead server is reported at once.
+    pub async fn connect_all(&mut self) -> Result<(), Error> {
+        if self.servers.is_empty() {
+            return Err(Error::NoServers);
+        }
+        for i in 0..self.servers.len() {
+            self.connect(i).await?;
+        }
+        self.flush_all().await;
+        match self.servers.iter().find(|s| s.conn.is_none()) {
+            Some(lost) => Err(Error::Io {
+                server: lost.addr.to_string(),
+                kind: std::io::ErrorKind::ConnectionAborted,
+                message: "connection lost while connecting".into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Waits for the next job from any server.
     pub async fn grab_job(&mut self) -> Result<AssignedJob, Error> {
         if self.servers.is_empty() {

@@ -60,23 +60,7 @@ pub(crate) fn c_string(bytes: &[u8]) -> CString {
 
 /// The return code for a core error.
 pub(crate) fn rc_of(error: &Error) -> c_int {
-    match error {
-        Error::Connect { .. } | Error::NoServerAvailable(_) => GEARMAN_COULD_NOT_CONNECT,
-        Error::Io { .. } => GEARMAN_LOST_CONNECTION,
-        Error::Protocol { source, .. } => match source {
-            gearman_core::protocol::ProtocolError::BadMagic(_)
-            | gearman_core::protocol::ProtocolError::WrongMagic { .. } => GEARMAN_INVALID_MAGIC,
-            gearman_core::protocol::ProtocolError::UnknownType(_) => GEARMAN_INVALID_COMMAND,
-            _ => GEARMAN_INVALID_PACKET,
-        },
-        Error::UnexpectedPacket { .. } => GEARMAN_UNEXPECTED_PACKET,
-        Error::Server { code, .. } => return_code_of(code),
-        Error::Admin { .. } => GEARMAN_SERVER_ERROR,
-        Error::Timeout(_) => GEARMAN_TIMEOUT,
-        Error::NoServers => GEARMAN_NO_SERVERS,
-        Error::InvalidArgument(_) => GEARMAN_INVALID_ARGUMENT,
-        Error::UnknownJob => GEARMAN_JOB_NOT_FOUND,
-    }
+    gearman_core::return_code::of_error(error)
 }
 
 /// The last error of a client or worker, as libgearman reports it.

@@ -17,18 +17,12 @@ pub type time_t = libc::time_t;
 
 pub(crate) const GEARMAN_SUCCESS: c_int = 0;
 pub(crate) const GEARMAN_SHUTDOWN: c_int = 2;
-pub(crate) const GEARMAN_INVALID_MAGIC: c_int = 8;
-pub(crate) const GEARMAN_INVALID_COMMAND: c_int = 9;
-pub(crate) const GEARMAN_INVALID_PACKET: c_int = 10;
-pub(crate) const GEARMAN_UNEXPECTED_PACKET: c_int = 11;
 pub(crate) const GEARMAN_GETADDRINFO: c_int = 12;
 pub(crate) const GEARMAN_NO_SERVERS: c_int = 13;
 pub(crate) const GEARMAN_LOST_CONNECTION: c_int = 14;
-pub(crate) const GEARMAN_SERVER_ERROR: c_int = 18;
 pub(crate) const GEARMAN_WORK_ERROR: c_int = 19;
 pub(crate) const GEARMAN_WORK_EXCEPTION: c_int = 23;
 pub(crate) const GEARMAN_WORK_FAIL: c_int = 24;
-pub(crate) const GEARMAN_COULD_NOT_CONNECT: c_int = 26;
 pub(crate) const GEARMAN_INVALID_FUNCTION_NAME: c_int = 31;
 pub(crate) const GEARMAN_INVALID_WORKER_FUNCTION: c_int = 32;
 pub(crate) const GEARMAN_NO_REGISTERED_FUNCTION: c_int = 33;
@@ -38,83 +32,11 @@ pub(crate) const GEARMAN_ECHO_DATA_CORRUPTION: c_int = 36;
 pub(crate) const GEARMAN_UNKNOWN_STATE: c_int = 39;
 pub(crate) const GEARMAN_TIMEOUT: c_int = 47;
 pub(crate) const GEARMAN_INVALID_ARGUMENT: c_int = 49;
-pub(crate) const GEARMAN_JOB_NOT_FOUND: c_int = 52;
 pub(crate) const GEARMAN_MAX_RETURN: c_int = 53;
 
-/// Names of `gearman_return_t`, by value.
-pub(crate) const RETURN_NAMES: [&str; 54] = [
-    "GEARMAN_SUCCESS",
-    "GEARMAN_IO_WAIT",
-    "GEARMAN_SHUTDOWN",
-    "GEARMAN_SHUTDOWN_GRACEFUL",
-    "GEARMAN_ERRNO",
-    "GEARMAN_EVENT",
-    "GEARMAN_TOO_MANY_ARGS",
-    "GEARMAN_NO_ACTIVE_FDS",
-    "GEARMAN_INVALID_MAGIC",
-    "GEARMAN_INVALID_COMMAND",
-    "GEARMAN_INVALID_PACKET",
-    "GEARMAN_UNEXPECTED_PACKET",
-    "GEARMAN_GETADDRINFO",
-    "GEARMAN_NO_SERVERS",
-    "GEARMAN_LOST_CONNECTION",
-    "GEARMAN_MEMORY_ALLOCATION_FAILURE",
-    "GEARMAN_JOB_EXISTS",
-    "GEARMAN_JOB_QUEUE_FULL",
-    "GEARMAN_SERVER_ERROR",
-    "GEARMAN_WORK_ERROR",
-    "GEARMAN_WORK_DATA",
-    "GEARMAN_WORK_WARNING",
-    "GEARMAN_WORK_STATUS",
-    "GEARMAN_WORK_EXCEPTION",
-    "GEARMAN_WORK_FAIL",
-    "GEARMAN_NOT_CONNECTED",
-    "GEARMAN_COULD_NOT_CONNECT",
-    "GEARMAN_SEND_IN_PROGRESS",
-    "GEARMAN_RECV_IN_PROGRESS",
-    "GEARMAN_NOT_FLUSHING",
-    "GEARMAN_DATA_TOO_LARGE",
-    "GEARMAN_INVALID_FUNCTION_NAME",
-    "GEARMAN_INVALID_WORKER_FUNCTION",
-    "GEARMAN_NO_REGISTERED_FUNCTION",
-    "GEARMAN_NO_REGISTERED_FUNCTIONS",
-    "GEARMAN_NO_JOBS",
-    "GEARMAN_ECHO_DATA_CORRUPTION",
-    "GEARMAN_NEED_WORKLOAD_FN",
-    "GEARMAN_PAUSE",
-    "GEARMAN_UNKNOWN_STATE",
-    "GEARMAN_PTHREAD",
-    "GEARMAN_PIPE_EOF",
-    "GEARMAN_QUEUE_ERROR",
-    "GEARMAN_FLUSH_DATA",
-    "GEARMAN_SEND_BUFFER_TOO_SMALL",
-    "GEARMAN_IGNORE_PACKET",
-    "GEARMAN_UNKNOWN_OPTION",
-    "GEARMAN_TIMEOUT",
-    "GEARMAN_ARGUMENT_TOO_LARGE",
-    "GEARMAN_INVALID_ARGUMENT",
-    "GEARMAN_IN_PROGRESS",
-    "GEARMAN_INVALID_SERVER_OPTION",
-    "GEARMAN_JOB_NOT_FOUND",
-    "GEARMAN_MAX_RETURN",
-];
-
-/// The name of a return code, or `GEARMAN_MAX_RETURN` when out of range.
-pub fn return_name(rc: c_int) -> &'static str {
-    usize::try_from(rc)
-        .ok()
-        .and_then(|i| RETURN_NAMES.get(i))
-        .copied()
-        .unwrap_or("GEARMAN_MAX_RETURN")
-}
-
-/// The code of a server ERROR packet's code string; unknown strings are SERVER_ERROR.
-pub fn return_code_of(name: &str) -> c_int {
-    RETURN_NAMES
-        .iter()
-        .position(|n| n.strip_prefix("GEARMAN_") == Some(name))
-        .map_or(GEARMAN_SERVER_ERROR, |i| i as c_int)
-}
+pub use gearman_core::return_code::{
+    name as return_name, of_server_error as return_code_of, NAMES as RETURN_NAMES,
+};
 
 pub(crate) const GEARMAN_CLIENT_ALLOCATED: c_int = 1 << 0;
 pub(crate) const GEARMAN_CLIENT_NON_BLOCKING: c_int = 1 << 1;
@@ -334,6 +256,9 @@ mod tests {
         assert_eq!(return_name(99), "GEARMAN_MAX_RETURN");
         assert_eq!(return_code_of("QUEUE_ERROR"), 42);
         assert_eq!(return_code_of("JOB_NOT_FOUND"), 52);
-        assert_eq!(return_code_of("nonsense"), GEARMAN_SERVER_ERROR);
+        assert_eq!(
+            return_code_of("nonsense"),
+            gearman_core::return_code::SERVER_ERROR
+        );
     }
 }
