@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, unit tests, the interop tests against Debian's
 # gearmand and tools, the C library against Debian's libgearman, the Python and PHP peers, and
-# our Python module (all installed here if missing). Every server a test needs is started by the
+# our Python module and PHP extension (all installed here if missing). Every server a test needs is started by the
 # test itself on 127.0.0.1 on a free port and stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +19,8 @@ scripts/python-env.sh
 cargo fmt --manifest-path bindings/python/Cargo.toml -- --check
 (cd bindings/python && cargo clippy --quiet -- -D warnings)
 (cd bindings/python && ../../target/pyenv/bin/python -m pytest -q tests)
+# The PHP extension (ext-php-rs; needs php-dev and libclang): its .phpt tests run with PHP's
+# run-tests.php for ours and for Debian's php-gearman, each against both servers.
+cargo fmt --manifest-path bindings/php/Cargo.toml -- --check
+(cd bindings/php && cargo clippy --release --quiet -- -D warnings && cargo build --release --quiet)
+bindings/php/tests/run.sh

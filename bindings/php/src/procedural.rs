@@ -1,0 +1,140 @@
+//! The procedural twins of every method, `gearman_<class>_<method>($object, …)`, as pecl has
+//! them (php-api.md §9).
+
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ZendClassObject, Zval};
+
+use crate::client::GearmanClient;
+use crate::convert::PhpBytes;
+use crate::job::GearmanJob;
+use crate::task::GearmanTask;
+use crate::worker::GearmanWorker;
+
+/// Declares `fn name(object, args…) { object.method(args…) }` for each line and a `register`
+/// that adds them all to the module.
+macro_rules! procedural {
+    ($(
+        $(#[$attr:meta])*
+        $name:ident: $class:ty => $method:ident($($arg:ident: $ty:ty),*) -> $ret:ty;
+    )*) => {
+        $(
+            #[php_function]
+            $(#[$attr])*
+            pub fn $name(object: &ZendClassObject<$class>, $($arg: $ty),*) -> $ret {
+                object.$method($($arg),*)
+            }
+        )*
+
+        pub fn register(module: ModuleBuilder) -> ModuleBuilder {
+            module $(.function(wrap_function!($name)))*
+        }
+    };
+}
+
+procedural! {
+    gearman_client_return_code: GearmanClient => return_code() -> i64;
+    gearman_client_error: GearmanClient => error() -> Zval;
+    gearman_client_get_errno: GearmanClient => get_errno() -> i64;
+    gearman_client_options: GearmanClient => options() -> i64;
+    gearman_client_set_options: GearmanClient => set_options(option: i64) -> bool;
+    gearman_client_add_options: GearmanClient => add_options(option: i64) -> bool;
+    gearman_client_remove_options: GearmanClient => remove_options(option: i64) -> bool;
+    gearman_client_timeout: GearmanClient => timeout() -> i64;
+    gearman_client_set_timeout: GearmanClient => set_timeout(timeout: i64) -> bool;
+    #[php(optional = host)]
+    gearman_client_add_server: GearmanClient => add_server(host: Option<PhpBytes>, port: Option<i64>, setupExceptionHandler: Option<bool>) -> PhpResult<bool>;
+    #[php(optional = servers)]
+    gearman_client_add_servers: GearmanClient => add_servers(servers: Option<PhpBytes>, setupExceptionHandler: Option<bool>) -> PhpResult<bool>;
+    gearman_client_wait: GearmanClient => wait() -> bool;
+    gearman_client_do_normal: GearmanClient => do_normal(function: PhpBytes, workload: PhpBytes, unique: Option<PhpBytes>) -> Zval;
+    gearman_client_do_high: GearmanClient => do_high(function: PhpBytes, workload: PhpBytes, unique: Option<PhpBytes>) -> Zval;
+    gearman_client_do_low: GearmanClient => do_low(function: PhpBytes, workload: PhpBytes, unique: Option<PhpBytes>) -> Zval;
+    gearman_client_do_background: GearmanClient => do_background(function: PhpBytes, workload: PhpBytes, unique: Option<PhpBytes>) -> Zval;
+    gearman_client_do_high_background: GearmanClient => do_high_background(function: PhpBytes, workload: PhpBytes, unique: Option<PhpBytes>) -> Zval;
+    gearman_client_do_low_background: GearmanClient => do_low_background(function: PhpBytes, workload: PhpBytes, unique: Option<PhpBytes>) -> Zval;
+    gearman_client_do_job_handle: GearmanClient => do_job_handle() -> Zval;
+    gearman_client_do_status: GearmanClient => do_status() -> Zval;
+    gearman_client_job_status: GearmanClient => job_status(job_handle: PhpBytes) -> Zval;
+    gearman_client_job_status_by_unique_key: GearmanClient => job_status_by_unique_key(unique_key: PhpBytes) -> Zval;
+    gearman_client_ping: GearmanClient => ping(workload: PhpBytes) -> bool;
+    #[php(optional = context)]
+    gearman_client_add_task: GearmanClient => add_task(function_name: PhpBytes, workload: PhpBytes, context: Option<&Zval>, unique_key: Option<PhpBytes>) -> Zval;
+    #[php(optional = context)]
+    gearman_client_add_task_high: GearmanClient => add_task_high(function_name: PhpBytes, workload: PhpBytes, context: Option<&Zval>, unique_key: Option<PhpBytes>) -> Zval;
+    #[php(optional = context)]
+    gearman_client_add_task_low: GearmanClient => add_task_low(function_name: PhpBytes, workload: PhpBytes, context: Option<&Zval>, unique_key: Option<PhpBytes>) -> Zval;
+    #[php(optional = context)]
+    gearman_client_add_task_background: GearmanClient => add_task_background(function_name: PhpBytes, workload: PhpBytes, context: Option<&Zval>, unique_key: Option<PhpBytes>) -> Zval;
+    #[php(optional = context)]
+    gearman_client_add_task_high_background: GearmanClient => add_task_high_background(function_name: PhpBytes, workload: PhpBytes, context: Option<&Zval>, unique_key: Option<PhpBytes>) -> Zval;
+    #[php(optional = context)]
+    gearman_client_add_task_low_background: GearmanClient => add_task_low_background(function_name: PhpBytes, workload: PhpBytes, context: Option<&Zval>, unique_key: Option<PhpBytes>) -> Zval;
+    gearman_client_run_tasks: GearmanClient => run_tasks() -> bool;
+    #[php(optional = context)]
+    gearman_client_add_task_status: GearmanClient => add_task_status(job_handle: PhpBytes, context: Option<&Zval>) -> Zval;
+    gearman_client_set_workload_callback: GearmanClient => set_workload_callback(function: &Zval) -> bool;
+    gearman_client_set_created_callback: GearmanClient => set_created_callback(function: &Zval) -> bool;
+    gearman_client_set_data_callback: GearmanClient => set_data_callback(function: &Zval) -> bool;
+    gearman_client_set_warning_callback: GearmanClient => set_warning_callback(function: &Zval) -> bool;
+    gearman_client_set_status_callback: GearmanClient => set_status_callback(function: &Zval) -> bool;
+    gearman_client_set_complete_callback: GearmanClient => set_complete_callback(function: &Zval) -> bool;
+    gearman_client_set_exception_callback: GearmanClient => set_exception_callback(function: &Zval) -> PhpResult<bool>;
+    gearman_client_set_fail_callback: GearmanClient => set_fail_callback(function: &Zval) -> bool;
+    gearman_client_clear_callbacks: GearmanClient => clear_callbacks() -> bool;
+    gearman_client_context: GearmanClient => context() -> Zval;
+    gearman_client_set_context: GearmanClient => set_context(data: PhpBytes) -> bool;
+    gearman_client_enable_exception_handler: GearmanClient => enable_exception_handler() -> PhpResult<bool>;
+
+    gearman_job_return_code: GearmanJob => return_code() -> i64;
+    gearman_job_set_return: GearmanJob => set_return(gearman_return_t: i64) -> bool;
+    gearman_job_send_data: GearmanJob => send_data(data: PhpBytes) -> bool;
+    gearman_job_send_warning: GearmanJob => send_warning(warning: PhpBytes) -> bool;
+    gearman_job_send_status: GearmanJob => send_status(numerator: i64, denominator: i64) -> bool;
+    gearman_job_send_complete: GearmanJob => send_complete(result: PhpBytes) -> bool;
+    gearman_job_send_exception: GearmanJob => send_exception(exception: PhpBytes) -> bool;
+    gearman_job_send_fail: GearmanJob => send_fail() -> bool;
+    gearman_job_handle: GearmanJob => handle() -> Zval;
+    gearman_job_function_name: GearmanJob => function_name() -> Zval;
+    gearman_job_unique: GearmanJob => unique() -> Zval;
+    gearman_job_workload: GearmanJob => workload() -> Zval;
+    gearman_job_workload_size: GearmanJob => workload_size() -> i64;
+
+    gearman_task_return_code: GearmanTask => return_code() -> i64;
+    gearman_task_function_name: GearmanTask => function_name() -> Zval;
+    gearman_task_unique: GearmanTask => unique() -> Zval;
+    gearman_task_job_handle: GearmanTask => job_handle() -> Zval;
+    gearman_task_is_known: GearmanTask => is_known() -> bool;
+    gearman_task_is_running: GearmanTask => is_running() -> bool;
+    gearman_task_numerator: GearmanTask => task_numerator() -> Zval;
+    gearman_task_denominator: GearmanTask => task_denominator() -> Zval;
+    gearman_task_data: GearmanTask => data() -> Zval;
+    gearman_task_data_size: GearmanTask => data_size() -> Zval;
+    gearman_task_send_workload: GearmanTask => send_workload(data: PhpBytes) -> Zval;
+    gearman_task_recv_data: GearmanTask => recv_data(data_len: i64) -> Zval;
+
+    gearman_worker_return_code: GearmanWorker => return_code() -> i64;
+    gearman_worker_error: GearmanWorker => error() -> Zval;
+    gearman_worker_errno: GearmanWorker => get_errno() -> i64;
+    gearman_worker_options: GearmanWorker => options() -> i64;
+    gearman_worker_set_options: GearmanWorker => set_options(option: i64) -> bool;
+    gearman_worker_add_options: GearmanWorker => add_options(option: i64) -> bool;
+    gearman_worker_remove_options: GearmanWorker => remove_options(option: i64) -> bool;
+    gearman_worker_timeout: GearmanWorker => timeout() -> i64;
+    gearman_worker_set_timeout: GearmanWorker => set_timeout(timeout: i64) -> bool;
+    gearman_worker_set_id: GearmanWorker => set_id(id: PhpBytes) -> bool;
+    #[php(optional = host)]
+    gearman_worker_add_server: GearmanWorker => add_server(host: Option<PhpBytes>, port: Option<i64>, setupExceptionHandler: Option<bool>) -> PhpResult<bool>;
+    #[php(optional = servers)]
+    gearman_worker_add_servers: GearmanWorker => add_servers(servers: Option<PhpBytes>, setupExceptionHandler: Option<bool>) -> PhpResult<bool>;
+    gearman_worker_wait: GearmanWorker => wait() -> bool;
+    #[php(optional = timeout)]
+    gearman_worker_register: GearmanWorker => register(function_name: PhpBytes, timeout: Option<i64>) -> bool;
+    gearman_worker_unregister: GearmanWorker => unregister(function_name: PhpBytes) -> bool;
+    gearman_worker_unregister_all: GearmanWorker => unregister_all() -> bool;
+    gearman_worker_grab_job: GearmanWorker => grab_job() -> Zval;
+    #[php(optional = context)]
+    gearman_worker_add_function: GearmanWorker => add_function(function_name: PhpBytes, function: &Zval, context: Option<&Zval>, timeout: Option<i64>) -> bool;
+    gearman_worker_work: GearmanWorker => work() -> bool;
+    gearman_worker_ping: GearmanWorker => ping(data: PhpBytes) -> bool;
+    gearman_worker_enable_exception_handler: GearmanWorker => enable_exception_handler() -> PhpResult<bool>;
+}

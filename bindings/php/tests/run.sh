@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs the .phpt tests with PHP's run-tests.php for each extension (ours and Debian's pecl
+# php-gearman) against each server (our gearmand and Debian's), and checks that both extensions
+# pass the same tests. Servers run on 127.0.0.1 on free ports and are stopped by PID.
+# Usage: run.sh [ours|debian ...]   (default: both extensions)
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+tests="$root/bindings/php/tests"
+ours_ext="$root/bindings/php/target/release/libgearman.so"
+debian_ext=$(php -n -r 'echo ini_get("extension_dir");')/gearman.so
+run_tests=$(ls /usr/lib/php/*/build/run-tests.php | head -1)
+extensions=("${@:-ours debian}")
+[ $# -eq 0 ] && extensions=(ours debian)
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start_server() { # kind port
+  case "$1" in
+    ours) "$root/target/debug/gearmand" --listen=127.0.0.1 --port="$2" --log-file="$work/$1.log" & ;;
+    debian) /usr/sbin/gearmand --listen=127.0.0.1 --port="$2" --threads=1 \
+              --log-file="$work/$1.log" --pid-file="$work/$1.pid" & ;;
+  esac
+  pids+=($!)
+  for _ in $(seq 100); do
+    python3 -c "import socket;s=socket.create_connection(('127.0.0.1',$2));s.sendall(b'version\n');assert s.recv(64)" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "gearmand ($1) did not start"; return 1
+}
+
+declare -A port
+for server in ours debian; do
+  port[$server]=$(free_port)
+  start_server "$server" "${port[$server]}" || exit 1
+done
+dead_port=$(free_port)
+
+status=0
+for ext in "${extensions[@]}"; do
+  case "$ext" in
+    ours) load="$ours_ext" ;;
+    debian) load="$debian_ext" ;;
+  esac
+  for server in ours debian; do
+    echo "== $ext extension against $server gearmand"
+    out="$work/$ext-$server.out"
+    GEARMAN_TEST_HOST=127.0.0.1 GEARMAN_TEST_PORT=${port[$server]} GEARMAN_DEAD_PORT=$dead_port \
+    TEST_PHP_EXECUTABLE=/usr/bin/php NO_INTERACTION=1 \
+      timeout 600 php -n "$run_tests" -q -p /usr/bin/php -n -d "extension=$load" \
+        --set-timeout 60 --show-diff "$tests" >"$out" 2>&1
+    grep -E "^(PASS|FAIL|SKIP|BORK)|^Tests (passed|failed|skipped)" "$out" | sed 's/^/   /'
+    if grep -qE "^(FAIL|BORK)" "$out" || ! grep -qE "^Tests passed" "$out"; then
+      status=1
+      sed -n '/^=====/,$p' "$out" | head -150
+    fi
+    grep -E "^(PASS|SKIP)" "$out" | sed 's/ \[.*//' > "$work/$ext-$server.passed"
+  done
+done
+exit $status
