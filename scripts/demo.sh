@@ -6,6 +6,7 @@ scripts/install-deps.sh
 cargo build --release --quiet --bins
 scripts/build-libgearman.sh >/dev/null
 scripts/python-env.sh
+(cd bindings/php && cargo build --release --quiet)
 bin=target/release
 export PKG_CONFIG_PATH=$PWD/target/libgearman/lib/pkgconfig
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
@@ -33,6 +34,9 @@ cc -std=c99 -Wall examples/c/count_lines.c $(pkg-config --cflags --libs libgearm
 
 echo "== Python client (python-gearman API, our module): count_lines < /etc/passwd"
 target/pyenv/bin/python examples/python/count_lines.py "127.0.0.1:$port" < /etc/passwd
+
+echo "== PHP client (pecl gearman API, our extension): count_lines < /etc/passwd"
+php -n -d extension="$PWD/bindings/php/target/release/libgearman.so" examples/php/count_lines.php 127.0.0.1 "$port" < /etc/passwd
 
 echo "== gearadmin --status"
 "$bin/gearadmin" -h 127.0.0.1 -p "$port" --status

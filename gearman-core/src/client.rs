@@ -126,6 +126,7 @@ pub struct Client {
     replies: HashMap<u64, Result<Reply, Error>>,
     /// Jobs submitted and not yet final, so waits need not scan every job.
     unfinished: usize,
+    uniques: crate::job::UniqueGenerator,
 }
 
 #[derive(Debug)]
@@ -154,6 +155,7 @@ impl Client {
             events: VecDeque::new(),
             replies: HashMap::new(),
             unfinished: 0,
+            uniques: crate::job::UniqueGenerator::new(),
         }
     }
 
@@ -204,6 +206,11 @@ impl Client {
         self.servers.clear();
     }
 
+    /// A new unique id, as given to submissions that have none.
+    pub fn new_unique(&mut self) -> Bytes {
+        self.uniques.next_unique()
+    }
+
     pub fn servers(&self) -> impl Iterator<Item = &ServerAddr> {
         self.servers.iter().map(|s| &s.addr)
     }
@@ -220,7 +227,7 @@ impl Client {
             }
         };
         if request.unique.is_none() {
-            request.unique = Some(crate::job::generate_unique());
+            request.unique = Some(self.uniques.next_unique());
         }
         let id = self.next_job;
         self.next_job += 1;

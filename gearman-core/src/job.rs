@@ -1,7 +1,6 @@
 //! Job descriptions and results shared by the client and its bindings.
 
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -205,35 +204,54 @@ pub fn parse_number(field: &[u8]) -> u64 {
         .unwrap_or(0)
 }
 
-/// Generates a 36-character unique id shaped like libgearman's UUIDs.
-pub fn generate_unique() -> Bytes {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    thread_local! {
-        static SEED: std::collections::hash_map::RandomState = std::collections::hash_map::RandomState::new();
+/// Generates 36-character unique ids shaped like libgearman's UUIDs, for one client.
+///
+/// The seed mixes a random key, the time and the process id once, at creation, so a generator
+/// created after `fork()` never repeats its parent's ids; each id then costs no system call.
+#[derive(Debug, Clone)]
+pub struct UniqueGenerator {
+    seed: std::collections::hash_map::RandomState,
+    salt: u128,
+    count: u64,
+}
+
+impl Default for UniqueGenerator {
+    fn default() -> Self {
+        UniqueGenerator::new()
     }
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let (a, b) = SEED.with(|seed| {
-        let mut h = seed.build_hasher();
-        h.write_u64(count);
-        h.write_u128(nanos);
-        h.write_u32(std::process::id());
+}
+
+impl UniqueGenerator {
+    pub fn new() -> UniqueGenerator {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        UniqueGenerator {
+            seed: std::collections::hash_map::RandomState::new(),
+            salt: nanos ^ (u128::from(std::process::id()) << 96),
+            count: 0,
+        }
+    }
+
+    pub fn next_unique(&mut self) -> Bytes {
+        self.count += 1;
+        let mut h = self.seed.build_hasher();
+        h.write_u128(self.salt);
+        h.write_u64(self.count);
         let a = h.finish();
         h.write_u64(a);
-        (a, h.finish())
-    });
-    let text = format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        (b >> 48) as u16 & 0x3fff | 0x8000,
-        b & 0xffff_ffff_ffff
-    );
-    Bytes::from(text)
+        let b = h.finish();
+        let text = format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            (b >> 48) as u16 & 0x3fff | 0x8000,
+            b & 0xffff_ffff_ffff
+        );
+        Bytes::from(text)
+    }
 }
 
 #[cfg(test)]
@@ -242,10 +260,13 @@ mod tests {
 
     #[test]
     fn uniques_are_36_chars_and_distinct() {
-        let a = generate_unique();
-        let b = generate_unique();
+        let mut generator = UniqueGenerator::new();
+        let a = generator.next_unique();
+        let b = generator.next_unique();
+        let c = UniqueGenerator::new().next_unique();
         assert_eq!(a.len(), 36);
         assert_ne!(a, b);
+        assert_ne!(a, c);
     }
 
     #[test]

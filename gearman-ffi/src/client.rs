@@ -827,7 +827,7 @@ macro_rules! add_task_fn {
                 Ok(mut request) => {
                     if request.unique.is_none() {
                         // libgearman generates the unique when the task is added.
-                        request.unique = Some(gearman_core::job::generate_unique());
+                        request.unique = Some(c.core.inner_mut().new_unique());
                     }
                     let request = request.priority($priority).background($background);
                     let task = c.add_task(task, TaskKind::Job(request), context);
@@ -995,7 +995,7 @@ unsafe fn execute(
                 return ptr::null_mut();
             }
             Some(u) => request = request.unique(Bytes::copy_from_slice(u)),
-            None => request = request.unique(gearman_core::job::generate_unique()),
+            None => request = request.unique(c.core.inner_mut().new_unique()),
         }
         if let Some(reducer) = c_slice(reducer.cast(), reducer_length).filter(|r| !r.is_empty()) {
             request = request.reducer(Bytes::copy_from_slice(reducer));

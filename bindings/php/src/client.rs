@@ -210,7 +210,7 @@ impl GearmanClient {
         };
         let unique = match unique_key {
             Some(u) if !u.as_bytes().is_empty() => Bytes::copy_from_slice(u.as_bytes()),
-            _ => gearman_core::job::generate_unique(),
+            _ => state.core.inner_mut().new_unique(),
         };
         let mut task = TaskState::new(kind);
         task.alive = true;

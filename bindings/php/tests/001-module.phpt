@@ -26,6 +26,14 @@ foreach (['gearman_client_do_normal', 'gearman_client_get_errno', 'gearman_worke
     echo $f, ' ', var_export(function_exists($f), true), "\n";
 }
 var_dump(gearman_client_create() instanceof GearmanClient, gearman_worker_create() instanceof GearmanWorker);
+// What `php --ri gearman` prints.
+ob_start();
+(new ReflectionExtension('gearman'))->info();
+$info = ob_get_clean();
+foreach (['gearman support', 'extension version', 'libgearman version', 'Default TCP Host', 'Default TCP Port'] as $row) {
+    preg_match('/^' . $row . ' => (.*)$/m', $info, $m);
+    echo $row, ': ', in_array($row, ['extension version', 'libgearman version']) ? (bool)$m : $m[1], "\n";
+}
 --EXPECT--
 bool(true)
 bool(true)
@@ -65,3 +73,8 @@ gearman_task_is_known true
 gearman_job_set_return true
 bool(true)
 bool(true)
+gearman support: enabled
+extension version: 1
+libgearman version: 1
+Default TCP Host: localhost
+Default TCP Port: 4730
