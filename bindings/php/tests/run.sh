@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the .phpt tests with PHP's run-tests.php for each extension (ours and Debian's pecl
-# php-gearman) against each server (our gearmand and Debian's); every run must
-# pass (phpt files that exercise a defect of the reference skip under it). Servers run on 127.0.0.1 on free ports and are stopped by PID.
+# php-gearman) against each server (our gearmand and Debian's); every run must pass (the phpt
+# files that exercise a defect of the reference skip under it). Servers run on 127.0.0.1 on free
+# ports and are stopped by PID.
 # Usage: run.sh [ours|debian ...]   (default: both extensions)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -9,7 +10,7 @@ tests="$root/bindings/php/tests"
 ours_ext="$root/bindings/php/target/release/libgearman.so"
 debian_ext=$(php -n -r 'echo ini_get("extension_dir");')/gearman.so
 run_tests=$(ls /usr/lib/php/*/build/run-tests.php | head -1)
-extensions=("${@:-ours debian}")
+extensions=("$@")
 [ $# -eq 0 ] && extensions=(ours debian)
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
@@ -63,4 +64,18 @@ for ext in "${extensions[@]}"; do
     grep -E "^(PASS|SKIP)" "$out" | sed 's/ \[.*//' > "$work/$ext-$server.passed"
   done
 done
+# Our extension once more under valgrind (run-tests.php -m: memory errors and leaks fail a test).
+if [[ " ${extensions[*]} " == *" ours "* ]] && command -v valgrind >/dev/null; then
+  echo "== ours extension under valgrind against ours gearmand"
+  out="$work/valgrind.out"
+  GEARMAN_TEST_HOST=127.0.0.1 GEARMAN_TEST_PORT=${port[ours]} GEARMAN_DEAD_PORT=$dead_port \
+  TEST_PHP_EXECUTABLE=/usr/bin/php NO_INTERACTION=1 \
+    timeout 900 php -n "$run_tests" -q -m -p /usr/bin/php -n -d "extension=$ours_ext" \
+      --set-timeout 300 --show-diff "$tests" >"$out" 2>&1
+  grep -E "^Tests (passed|failed|skipped)" "$out" | sed 's/^/   /'
+  if grep -qE "^(FAIL|BORK|LEAK)" "$out" || ! grep -qE "^Tests passed" "$out"; then
+    status=1
+    sed -n '/^=====/,$p' "$out" | head -150
+  fi
+fi
 exit $status
