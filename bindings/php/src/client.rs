@@ -55,6 +55,8 @@ struct ClientState {
     running: HashMap<JobId, Zval>,
     /// The handle of the last `do*()` job.
     last_handle: Bytes,
+    /// An event whose callback paused `runTasks()`, delivered again first by the next call.
+    paused: Option<(Zval, JobEvent)>,
 }
 
 #[php_class]
@@ -385,25 +387,22 @@ impl GearmanClient {
         }
     }
 
-    /// Applies one event to its task and fires the matching callback.
-    fn dispatch(&self, job: JobId, event: JobEvent) -> Result<(), ()> {
-        let object = {
-            let Ok(mut state) = self.state.try_borrow_mut() else {
-                return Err(());
-            };
-            let finished = matches!(event, JobEvent::Finished(_));
-            let object = if finished {
-                let object = state.running.remove(&job);
-                state.core.take(job);
-                object
-            } else {
-                state.running.get(&job).map(Zval::shallow_clone)
-            };
-            match object {
-                Some(object) => object,
-                None => return Ok(()),
-            }
-        };
+    /// The task object an event belongs to; a final event also forgets the job.
+    fn task_for(state: &mut ClientState, job: JobId, event: &JobEvent) -> Option<Zval> {
+        if matches!(event, JobEvent::Finished(_)) {
+            let object = state.running.remove(&job);
+            state.core.take(job);
+            object
+        } else {
+            state.running.get(&job).map(Zval::shallow_clone)
+        }
+    }
+
+    /// Applies one event to its task and fires the matching callback. When the callback asks to
+    /// pause, the event is kept and delivered again by the next `runTasks()`, as libgearman
+    /// re-runs a paused task's callback.
+    fn deliver(&self, object: Zval, event: JobEvent) -> Result<(), ()> {
+        let kept = event.clone();
         let Some(task) = task_of(&object) else {
             return Ok(());
         };
@@ -468,6 +467,12 @@ impl GearmanClient {
             Some(which) => self.fire(which, &object)?,
             None => SUCCESS,
         };
+        if code != SUCCESS && failure.is_none() {
+            if let Ok(mut state) = self.state.try_borrow_mut() {
+                state.paused = Some((object.shallow_clone(), kept));
+            }
+            return self.paused(code);
+        }
         let finished = task.state.try_borrow().is_ok_and(|t| t.finished);
         if finished {
             self.release(&object);
@@ -477,9 +482,6 @@ impl GearmanClient {
                 state.last.warn_error("runTasks", &e);
             }
             return Err(());
-        }
-        if code != SUCCESS {
-            return self.paused(code);
         }
         Ok(())
     }
@@ -491,28 +493,36 @@ impl GearmanClient {
             return false;
         }
         loop {
-            let event = {
+            let (object, event) = {
                 let Some(mut state) = self.state(call) else {
                     return false;
                 };
-                if state.running.is_empty() {
-                    state.last.succeed();
-                    return true;
-                }
-                match state.core.next_event() {
-                    Ok(Some(event)) => event,
-                    Ok(None) => {
-                        state.running.clear();
+                if let Some(paused) = state.paused.take() {
+                    paused
+                } else {
+                    if state.running.is_empty() {
                         state.last.succeed();
                         return true;
                     }
-                    Err(e) => {
-                        state.last.warn_error(call, &e);
-                        return false;
+                    let event = match state.core.next_event() {
+                        Ok(Some(event)) => event,
+                        Ok(None) => {
+                            state.running.clear();
+                            state.last.succeed();
+                            return true;
+                        }
+                        Err(e) => {
+                            state.last.warn_error(call, &e);
+                            return false;
+                        }
+                    };
+                    match Self::task_for(&mut state, event.job, &event.event) {
+                        Some(object) => (object, event.event),
+                        None => continue,
                     }
                 }
             };
-            if let Err(()) = self.dispatch(event.job, event.event) {
+            if let Err(()) = self.deliver(object, event) {
                 return self.state.try_borrow().is_ok_and(|s| is_quiet(s.last.code));
             }
         }
@@ -612,6 +622,7 @@ impl GearmanClient {
                 queued: Vec::new(),
                 running: HashMap::new(),
                 last_handle: Bytes::new(),
+                paused: None,
             }),
         })
     }
