@@ -50,12 +50,26 @@ fn run(binary: &Path, port: u16, inflight: u32, jobs: u32) -> (f64, f64) {
     (fields.next().unwrap(), fields.next().unwrap())
 }
 
+/// The median jobs/s and the median CPU per job of several runs.
+fn medians(runs: Vec<(f64, f64)>) -> (f64, f64) {
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    (
+        median(runs.iter().map(|r| r.0).collect()),
+        median(runs.iter().map(|r| r.1).collect()),
+    )
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let (single, many) = if quick {
-        (2_000, 20_000)
+    // Each library runs `rounds` times, alternating, and the medians are reported: the client,
+    // the server and the workers share two cores, so single runs are noisy.
+    let (single, many, rounds) = if quick {
+        (2_000, 20_000, 1)
     } else {
-        (10_000, 100_000)
+        (5_000, 50_000, 5)
     };
     let ours = compile(true);
     let theirs = compile(false);
@@ -88,11 +102,15 @@ fn main() {
         "in flight", "libgearman j/s", "ours j/s", "libgearman µs", "ours µs", "CPU ratio"
     );
     for (inflight, jobs) in [(1, single), (100, many)] {
-        let (t_rate, t_cpu) = run(&theirs, server.port, inflight, jobs);
-        let (o_rate, o_cpu) = run(&ours, server.port, inflight, jobs);
+        let (mut theirs_runs, mut ours_runs) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            theirs_runs.push(run(&theirs, server.port, inflight, jobs));
+            ours_runs.push(run(&ours, server.port, inflight, jobs));
+        }
+        let ((t_rate, t_cpu), (o_rate, o_cpu)) = (medians(theirs_runs), medians(ours_runs));
         println!(
             "{:<34} {:>14.0} {:>14.0} {:>14.1} {:>14.1} {:>9.2}x",
-            format!("{inflight} ({jobs} jobs)"),
+            format!("{inflight} ({jobs} jobs, median of {rounds})"),
             t_rate,
             o_rate,
             t_cpu,

@@ -8,13 +8,14 @@
 //! foreground job it held that has not finished is resubmitted, with the same unique, to the next
 //! server that answers; the caller gets a result, not an error.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
+use hashbrown::HashMap;
 
 use crate::connection::{Backoff, Connection, ServerAddr};
 use crate::error::Error;

@@ -5,7 +5,6 @@
 //! `runTasks()` is using it gets a warning instead.
 
 use std::cell::{RefCell, RefMut};
-use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -15,6 +14,7 @@ use ext_php_rs::types::{ZendClassObject, Zval};
 use gearman_core::blocking::BlockingClient;
 use gearman_core::return_code::{self, SUCCESS};
 use gearman_core::{ClientOptions, JobEvent, JobId, JobRequest, Outcome, Priority};
+use hashbrown::HashMap;
 
 use crate::convert::{array_zval, bool_zval, bytes_zval, long_zval, to_long, PhpBytes};
 use crate::error::{allocation_failure, exception_option_failed, warn, LastError};
