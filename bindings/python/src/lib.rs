@@ -4,6 +4,8 @@
 //! `gearman.errors`. Waits run in 100 ms slices so Ctrl-C raises KeyboardInterrupt promptly. The
 //! python-gearman API itself (requests, hooks, encoders) is the Python package around this.
 
+mod aio;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -12,8 +14,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use gearman_core::blocking::{BlockingAdminClient, BlockingClient, BlockingWorker};
 use gearman_core::{
-    AssignedJob, ClientOptions, Error, GrabMode, JobEvent, JobRequest, Outcome, Priority,
-    ServerAddr, WorkerOptions,
+    AssignedJob, ClientOptions, Error, GrabMode, JobEvent, JobRequest, JobResult, Outcome,
+    Priority, ServerAddr, WorkerOptions,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -111,6 +113,65 @@ impl RunState {
             }
         }
     }
+}
+
+impl RunState {
+    /// What the client recorded about a job (for callers that did not watch its events).
+    fn from_result(result: JobResult) -> RunState {
+        let finished = result.outcome.is_some();
+        RunState {
+            handle: result.handle,
+            data: result.data,
+            warnings: result.warnings,
+            status: (result.numerator != 0 || result.denominator != 0)
+                .then_some((result.numerator, result.denominator)),
+            outcome: result.outcome,
+            finished,
+        }
+    }
+}
+
+/// One job's outcome for the Python side:
+/// `(id, handle, state, result, data, warnings, status, exception, error)`, with state one of
+/// PENDING, CREATED, COMPLETE, FAILED.
+fn outcome_tuple(py: Python<'_>, id: u64, s: &RunState) -> PyResult<Py<PyAny>> {
+    let bytes = |b: &Option<Bytes>| b.as_ref().map(|b| PyBytes::new(py, b).unbind());
+    let list = |v: &[Bytes]| {
+        v.iter()
+            .map(|b| PyBytes::new(py, b).unbind())
+            .collect::<Vec<_>>()
+    };
+    let state = match (&s.outcome, &s.handle) {
+        (Some(Outcome::Complete(_)), _) => "COMPLETE",
+        (Some(Outcome::Queued), _) => "CREATED",
+        (Some(_), _) => "FAILED",
+        (None, Some(_)) => "CREATED",
+        (None, None) => "PENDING",
+    };
+    let result = match &s.outcome {
+        Some(Outcome::Complete(r)) => Some(r.clone()),
+        _ => None,
+    };
+    let exception = match &s.outcome {
+        Some(Outcome::Exception(e)) => Some(e.clone()),
+        _ => None,
+    };
+    let error = match &s.outcome {
+        Some(Outcome::Error(e)) => Some(e.to_string()),
+        _ => None,
+    };
+    let tuple = (
+        id,
+        bytes(&s.handle),
+        state,
+        bytes(&result),
+        list(&s.data),
+        list(&s.warnings),
+        s.status,
+        bytes(&exception),
+        error,
+    );
+    Ok(tuple.into_pyobject(py)?.into_any().unbind())
 }
 
 fn priority_of(priority: i32) -> Priority {
@@ -305,46 +366,7 @@ impl Client {
             }
         }
         ids.iter()
-            .map(|id| {
-                let s = states.remove(id).unwrap_or_default();
-                let bytes = |b: &Option<Bytes>| b.as_ref().map(|b| PyBytes::new(py, b).unbind());
-                let list = |v: &[Bytes]| {
-                    v.iter()
-                        .map(|b| PyBytes::new(py, b).unbind())
-                        .collect::<Vec<_>>()
-                };
-                let state = match (&s.outcome, &s.handle) {
-                    (Some(Outcome::Complete(_)), _) => "COMPLETE",
-                    (Some(Outcome::Queued), _) => "CREATED",
-                    (Some(_), _) => "FAILED",
-                    (None, Some(_)) => "CREATED",
-                    (None, None) => "PENDING",
-                };
-                let result = match &s.outcome {
-                    Some(Outcome::Complete(r)) => Some(r.clone()),
-                    _ => None,
-                };
-                let exception = match &s.outcome {
-                    Some(Outcome::Exception(e)) => Some(e.clone()),
-                    _ => None,
-                };
-                let error = match &s.outcome {
-                    Some(Outcome::Error(e)) => Some(e.to_string()),
-                    _ => None,
-                };
-                let tuple = (
-                    *id,
-                    bytes(&s.handle),
-                    state,
-                    bytes(&result),
-                    list(&s.data),
-                    list(&s.warnings),
-                    s.status,
-                    bytes(&exception),
-                    error,
-                );
-                Ok(tuple.into_pyobject(py)?.into_any().unbind())
-            })
+            .map(|id| outcome_tuple(py, *id, &states.remove(id).unwrap_or_default()))
             .collect()
     }
 
@@ -596,6 +618,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Client>()?;
     m.add_class::<Worker>()?;
     m.add_class::<Admin>()?;
+    m.add_class::<aio::AsyncClient>()?;
+    m.add_class::<aio::AsyncWorker>()?;
     m.add("VERSION", gearman_core::VERSION)?;
     Ok(())
 }

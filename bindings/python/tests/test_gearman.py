@@ -241,3 +241,51 @@ def test_asyncio_client_and_worker(our_server):
 
     results = asyncio.run(scenario())
     assert results == [(b"job-%d" % i)[::-1] for i in range(20)]
+
+
+def test_asyncio_paths_against_both_servers(server):
+    """gearman.aio on pyo3-async-runtimes: data and status from a coroutine callback, failure and
+    exception outcomes, background jobs with status, a poll_timeout, one connection for all."""
+    import asyncio
+
+    import gearman.aio
+
+    async def scenario():
+        worker = gearman.aio.Worker(server.hosts)
+
+        async def steps(w, job):
+            await w.send_job_data(job, b"partial")
+            await w.send_job_status(job, 1, 2)
+            return job.data.upper()
+
+        def fails(w, job):
+            raise RuntimeError("broken on purpose")
+
+        async def refuses(w, job):
+            await w.send_job_failure(job)
+
+        worker.register_task("aio_steps", steps)
+        worker.register_task("aio_raises", fails)
+        worker.register_task("aio_fails", refuses)
+        serving = asyncio.ensure_future(worker.work(poll_timeout=0.2))
+        client = gearman.aio.Client(server.hosts)
+        many = await asyncio.gather(*(client.submit_job("aio_steps", b"x%d" % i, poll_timeout=10)
+                                      for i in range(50)))
+        raised = await client.submit_job("aio_raises", b"x", poll_timeout=10)
+        refused = await client.submit_job("aio_fails", b"x", poll_timeout=10)
+        background = await client.submit_job("aio_nobody", b"x", background=True, poll_timeout=10)
+        status = await client.get_job_status(background, poll_timeout=5)
+        late = await client.submit_job("aio_nobody_fg", b"x", poll_timeout=0.3)
+        worker.stop()
+        await serving
+        return many, raised, refused, background, status, late
+
+    many, raised, refused, background, status, late = asyncio.run(scenario())
+    assert [r.result for r in many] == [b"X%d" % i for i in range(50)]
+    assert all(list(r.data_updates) == [b"partial"] for r in many)
+    assert all(r.status["numerator"] == 1 and r.status["denominator"] == 2 for r in many)
+    assert raised.state == gearman.JOB_FAILED and raised.result is None
+    assert refused.state == gearman.JOB_FAILED
+    assert background.state == gearman.JOB_CREATED and background.job.handle.startswith(b"H:")
+    assert status.status["known"] is True and status.status["running"] is False
+    assert late.timed_out and late.state == gearman.JOB_CREATED

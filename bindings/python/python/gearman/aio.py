@@ -1,81 +1,169 @@
 """asyncio front ends on the same core: `Client` and `Worker` for code that lives in an event loop.
 
-Each blocking call runs in a worker thread (the native calls release the GIL), so the event loop
-keeps running; concurrent calls use separate connections from a small pool.
+The core's async client and worker run on pyo3-async-runtimes' tokio runtime and are awaited
+from asyncio: no thread per call, and one connection serves any number of concurrent calls.
 
     client = gearman.aio.Client(["127.0.0.1:4730"])
     request = await client.submit_job("reverse", b"hello")
     results = await asyncio.gather(*(client.submit_job("reverse", b"%d" % i) for i in range(50)))
+
+    worker = gearman.aio.Worker(["127.0.0.1:4730"])
+    worker.register_task("reverse", reverse)          # plain or coroutine functions
+    await worker.work()                               # until worker.stop()
 """
 
 import asyncio
-import functools
 import inspect
+import logging
+import sys
+import traceback
 
+from . import _native
 from .client import GearmanClient
+from .constants import PRIORITY_NONE
+from .errors import InvalidClientState, InvalidWorkerState
+from .util import parse_host_list, to_bytes, to_text
 from .worker import GearmanWorker
 
+log = logging.getLogger("gearman.aio")
 
-class Client:
-    """Awaitable python-gearman client methods."""
 
-    client_class = GearmanClient
+class Client(GearmanClient):
+    """python-gearman's client methods as coroutines: submit_job, submit_multiple_jobs,
+    submit_multiple_requests, get_job_status. Requests, encoders and failure reporting are
+    GearmanClient's."""
 
-    def __init__(self, host_list=None, max_connections=16):
-        self._host_list = host_list
-        self._idle = []
-        self._slots = asyncio.Semaphore(max_connections)
+    def __init__(self, host_list=None, random_unique_bytes=16):
+        self._servers = parse_host_list(host_list)
+        self.random_unique_bytes = random_unique_bytes
+        self._native = _native.AsyncClient(self._servers)
+        self._requests = {}
 
-    async def _call(self, method, *args, **kwargs):
-        async with self._slots:
-            client = self._idle.pop() if self._idle else self.client_class(self._host_list)
-            try:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(None, functools.partial(getattr(client, method), *args, **kwargs))
-            finally:
-                self._idle.append(client)
+    async def submit_job(self, task, data, unique=None, priority=PRIORITY_NONE, background=False,
+                         wait_until_complete=True, max_retries=0, poll_timeout=None):
+        job_info = dict(task=task, data=data, unique=unique, priority=priority)
+        requests = await self.submit_multiple_jobs([job_info], background=background,
+                                                   wait_until_complete=wait_until_complete,
+                                                   max_retries=max_retries, poll_timeout=poll_timeout)
+        return requests[0]
 
-    async def submit_job(self, task, data, **kwargs):
-        return await self._call("submit_job", task, data, **kwargs)
+    async def submit_multiple_jobs(self, jobs_to_submit, background=False, wait_until_complete=True,
+                                   max_retries=0, poll_timeout=None):
+        if not isinstance(jobs_to_submit, (list, tuple, set, frozenset)):
+            raise TypeError("jobs_to_submit must be a list, tuple or set of dicts")
+        requests = [self._create_request(info, background, max_retries) for info in jobs_to_submit]
+        return await self.submit_multiple_requests(requests, wait_until_complete=wait_until_complete,
+                                                   poll_timeout=poll_timeout)
 
-    async def submit_multiple_jobs(self, jobs_to_submit, **kwargs):
-        return await self._call("submit_multiple_jobs", jobs_to_submit, **kwargs)
+    async def submit_multiple_requests(self, job_requests, wait_until_complete=True, poll_timeout=None):
+        # One native run per background mode, so mixed lists work too.
+        for background in (False, True):
+            group = [r for r in job_requests if bool(r.background) == background]
+            if group:
+                jobs = [self._prepare(request) for request in group]
+                outcomes = await self._native.run(jobs, background, wait_until_complete, poll_timeout)
+                self._apply(group, outcomes, wait_until_complete)
+        return job_requests
 
     async def get_job_status(self, job_request, poll_timeout=None):
-        return await self._call("get_job_status", job_request, poll_timeout=poll_timeout)
+        return (await self.get_job_statuses([job_request], poll_timeout=poll_timeout))[0]
+
+    async def get_job_statuses(self, job_requests, poll_timeout=None):
+        for request in job_requests:
+            if request.job.handle is None:
+                raise InvalidClientState("the job has no handle yet")
+            try:
+                reply = await asyncio.wait_for(self._native.job_status(to_bytes(request.job.handle)),
+                                               poll_timeout)
+            except asyncio.TimeoutError:
+                reply = None
+            self._status(request, reply)
+        return job_requests
+
+    def wait_until_jobs_accepted(self, job_requests, poll_timeout=None):
+        raise InvalidClientState("gearman.aio.Client waits inside submit_* calls")
+
+    wait_until_jobs_completed = wait_until_jobs_accepted
 
     def shutdown(self):
-        self._idle.clear()
+        self._requests.clear()
+        self._native = _native.AsyncClient(self._servers)
 
 
-class Worker:
-    """Runs a python-gearman worker loop in a thread; callbacks may be coroutine functions, which
-    run on the event loop."""
-
-    worker_class = GearmanWorker
+class Worker(GearmanWorker):
+    """python-gearman's worker with `work()` as a coroutine. Callbacks `(worker, job)` may be
+    plain or coroutine functions and run on the event loop; `send_job_*` are coroutines."""
 
     def __init__(self, host_list=None):
-        self._worker = self.worker_class(host_list)
+        self._servers = parse_host_list(host_list)
+        self._native = _native.AsyncWorker(self._servers)
+        self.worker_abilities = {}
+        self.worker_client_id = None
         self._stop = False
-
-    def register_task(self, task, callback):
-        def call(worker, job):
-            result = callback(worker, job)
-            if inspect.isawaitable(result):
-                return asyncio.run_coroutine_threadsafe(result, self._loop).result()
-            return result
-
-        return self._worker.register_task(task, call)
-
-    def set_client_id(self, client_id):
-        return self._worker.set_client_id(client_id)
 
     def stop(self):
         """Ends `work()` after the current poll (at most `poll_timeout` later)."""
         self._stop = True
 
-    async def work(self, poll_timeout=1.0):
-        self._loop = asyncio.get_running_loop()
-        worker = self._worker
-        worker.after_poll = lambda any_activity: not self._stop
-        await self._loop.run_in_executor(None, functools.partial(worker.work, poll_timeout=poll_timeout))
+    async def work(self, poll_timeout=60.0):
+        """Handles jobs until stop(), or until after_poll / after_job return False."""
+        self._stop = False
+        continue_working = self.after_poll(False) and not self._stop
+        while continue_working:
+            grabbed = await self._native.grab(poll_timeout)
+            if grabbed is None:
+                continue_working = self.after_poll(False) and not self._stop
+                continue
+            token, handle, task, unique, data = grabbed
+            job = self.job_class(None, handle, to_text(task), to_text(unique), self.data_encoder.decode(data))
+            job._token = token
+            await self._execute(job)
+            continue_working = self.after_poll(True) and self.after_job() and not self._stop
+
+    async def _execute(self, job):
+        try:
+            callback = self.worker_abilities[job.task]
+            result = callback(self, job)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception:
+            exc_info = sys.exc_info()
+            text = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
+            log.error("job %r raised %s", job.task, text)
+            token = self._finishing(job)
+            if token is not None:
+                await self._native.send_exception(token, to_bytes(text))
+            return
+        await self.send_job_complete(job, result)
+
+    async def send_job_status(self, current_job, numerator, denominator, poll_timeout=None):
+        if not isinstance(numerator, int) or not isinstance(denominator, int):
+            raise TypeError("numerator and denominator must be integers")
+        if numerator < 0 or denominator < 0:
+            raise ValueError("numerator and denominator must not be negative")
+        await self._native.send_status(self._token(current_job), numerator, denominator)
+
+    async def send_job_data(self, current_job, data, poll_timeout=None):
+        await self._native.send_data(self._token(current_job), to_bytes(self.data_encoder.encode(data)))
+
+    async def send_job_warning(self, current_job, data, poll_timeout=None):
+        await self._native.send_warning(self._token(current_job), to_bytes(self.data_encoder.encode(data)))
+
+    async def send_job_complete(self, current_job, data, poll_timeout=None):
+        token = self._finishing(current_job)
+        if token is not None:
+            result = b"" if data is None else to_bytes(self.data_encoder.encode(data))
+            await self._native.send_complete(token, result)
+
+    async def send_job_failure(self, current_job, poll_timeout=None):
+        token = self._finishing(current_job)
+        if token is not None:
+            await self._native.send_fail(token)
+
+    async def send_job_exception(self, current_job, data, poll_timeout=None):
+        token = self._finishing(current_job)
+        if token is not None:
+            await self._native.send_exception(token, to_bytes(self.data_encoder.encode(data)))
+
+    def shutdown(self):
+        raise InvalidWorkerState("create a new gearman.aio.Worker instead")

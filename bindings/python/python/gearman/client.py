@@ -73,7 +73,14 @@ class GearmanClient:
         jobs = [self._prepare(request) for request in job_requests]
         background = bool(job_requests[0].background) if job_requests else False
         outcomes = self._native.run(jobs, background, wait_until_complete, poll_timeout)
+        for request in self._apply(job_requests, outcomes, wait_until_complete):
+            self._requests[request._job_id] = request
+        return job_requests
+
+    def _apply(self, job_requests, outcomes, wait_until_complete):
+        """Fills requests from the native outcome tuples; returns those still in flight."""
         decode = self.data_encoder.decode
+        unfinished = []
         for request, outcome in zip(job_requests, outcomes):
             job_id, handle, state, result, data, warnings, status, exception, error = outcome
             request.job.handle = handle
@@ -92,10 +99,18 @@ class GearmanClient:
                 log.warning("job %s failed: %s", request.job.task, error)
             request._job_id = job_id
             if state in (JOB_PENDING, JOB_CREATED) and not request.complete:
-                self._requests[job_id] = request
+                unfinished.append(request)
             if state == JOB_PENDING or (wait_until_complete and not request.complete):
                 request.timed_out = True
-        return job_requests
+        return unfinished
+
+    def _status(self, request, reply):
+        if reply is None:
+            request.timed_out = True
+            return
+        known, running, numerator, denominator = reply
+        request.status = dict(handle=request.job.handle, known=known, running=running,
+                              numerator=numerator, denominator=denominator, time_received=time.time())
 
     def _create_request(self, info, background, max_retries):
         if not isinstance(info, dict):
@@ -203,13 +218,7 @@ class GearmanClient:
         for request in job_requests:
             if request.job.handle is None:
                 raise InvalidClientState("the job has no handle yet")
-            reply = self._native.job_status(to_bytes(request.job.handle), poll_timeout)
-            if reply is None:
-                request.timed_out = True
-                continue
-            known, running, numerator, denominator = reply
-            request.status = dict(handle=request.job.handle, known=known, running=running,
-                                  numerator=numerator, denominator=denominator, time_received=time.time())
+            self._status(request, self._native.job_status(to_bytes(request.job.handle), poll_timeout))
         return job_requests
 
     def shutdown(self):
