@@ -18,14 +18,10 @@ use hashbrown::HashMap;
 
 use crate::convert::{array_zval, bool_zval, bytes_zval, long_zval, to_long, PhpBytes};
 use crate::error::{allocation_failure, exception_option_failed, warn, LastError};
-use crate::servers;
 use crate::task::{task_of, GearmanTask, TaskKind, TaskState};
+use crate::{options, servers};
 
 pub const CLIENT_FREE_TASKS: i64 = 32;
-/// Option bits that setOptions() and removeOptions() change, and the larger set that setOptions()
-/// and addOptions() can turn on, as libgearman 1.1.20 has them (observed through pecl).
-const CLIENT_REMOVABLE: i64 = 2 | 8 | 32 | 64;
-const CLIENT_SETTABLE: i64 = CLIENT_REMOVABLE | 256;
 
 /// The eight task callbacks, in pecl's order.
 #[derive(Debug, Clone, Copy)]
@@ -634,13 +630,9 @@ impl GearmanClient {
     }
 
     pub fn error(&self) -> Zval {
-        match self.state.try_borrow() {
-            Ok(s) => match &s.last.text {
-                Some(text) => bytes_zval(text.as_bytes()),
-                None => bool_zval(false),
-            },
-            Err(_) => bool_zval(false),
-        }
+        self.state
+            .try_borrow()
+            .map_or_else(|_| bool_zval(false), |s| s.last.text_zval())
     }
 
     pub fn get_errno(&self) -> i64 {
@@ -655,19 +647,19 @@ impl GearmanClient {
 
     pub fn set_options(&self, option: i64) -> bool {
         self.state("setOptions")
-            .map(|mut s| s.options = (s.options & !CLIENT_REMOVABLE) | (option & CLIENT_SETTABLE))
+            .map(|mut s| s.options = options::CLIENT.set(s.options, option))
             .is_some()
     }
 
     pub fn add_options(&self, option: i64) -> bool {
         self.state("addOptions")
-            .map(|mut s| s.options |= option & CLIENT_SETTABLE)
+            .map(|mut s| s.options = options::CLIENT.add(s.options, option))
             .is_some()
     }
 
     pub fn remove_options(&self, option: i64) -> bool {
         self.state("removeOptions")
-            .map(|mut s| s.options &= !(option & CLIENT_REMOVABLE))
+            .map(|mut s| s.options = options::CLIENT.remove(s.options, option))
             .is_some()
     }
 

@@ -68,6 +68,14 @@ impl LastError {
         code
     }
 
+    /// `error()`: the text, or false before any failure.
+    pub fn text_zval(&self) -> ext_php_rs::types::Zval {
+        match &self.text {
+            Some(text) => crate::convert::bytes_zval(text.as_bytes()),
+            None => crate::convert::bool_zval(false),
+        }
+    }
+
     pub fn warn_last(&self) {
         if let Some(text) = &self.text {
             warn(text);

@@ -14,6 +14,7 @@ mod constants;
 mod convert;
 mod error;
 mod job;
+mod options;
 mod procedural;
 mod servers;
 mod task;

@@ -15,17 +15,13 @@ use gearman_core::blocking::BlockingWorker;
 use gearman_core::return_code::{self, SUCCESS};
 use gearman_core::{AssignedJob, Error, WorkerOptions};
 
-use crate::convert::{bool_zval, bytes_zval, string_of, PhpBytes};
+use crate::convert::{bool_zval, string_of, PhpBytes};
 use crate::error::{allocation_failure, exception_option_failed, warn, LastError};
 use crate::job::GearmanJob;
-use crate::servers;
+use crate::{options, servers};
 
 /// GRAB_ALL (512, no PHP constant) + GRAB_UNIQ (128) + PACKET_INIT (4), as libgearman starts.
 const WORKER_DEFAULT_OPTIONS: i64 = 644;
-/// Option bits that setOptions() and removeOptions() change, and the larger set that setOptions()
-/// and addOptions() can turn on, as libgearman 1.1.20 has them (observed through pecl).
-const WORKER_REMOVABLE: i64 = 2 | 128 | 256 | 512 | 2048;
-const WORKER_SETTABLE: i64 = WORKER_REMOVABLE | 1024;
 /// GEARMAN_WORKER_TIMEOUT_RETURN, which libgearman turns on with every setTimeout().
 const WORKER_TIMEOUT_RETURN: i64 = 256;
 
@@ -295,13 +291,9 @@ impl GearmanWorker {
     }
 
     pub fn error(&self) -> Zval {
-        match self.state.try_borrow() {
-            Ok(s) => match &s.last.text {
-                Some(text) => bytes_zval(text.as_bytes()),
-                None => bool_zval(false),
-            },
-            Err(_) => bool_zval(false),
-        }
+        self.state
+            .try_borrow()
+            .map_or_else(|_| bool_zval(false), |s| s.last.text_zval())
     }
 
     pub fn get_errno(&self) -> i64 {
@@ -316,19 +308,19 @@ impl GearmanWorker {
 
     pub fn set_options(&self, option: i64) -> bool {
         self.state("setOptions")
-            .map(|mut s| s.options = (s.options & !WORKER_REMOVABLE) | (option & WORKER_SETTABLE))
+            .map(|mut s| s.options = options::WORKER.set(s.options, option))
             .is_some()
     }
 
     pub fn add_options(&self, option: i64) -> bool {
         self.state("addOptions")
-            .map(|mut s| s.options |= option & WORKER_SETTABLE)
+            .map(|mut s| s.options = options::WORKER.add(s.options, option))
             .is_some()
     }
 
     pub fn remove_options(&self, option: i64) -> bool {
         self.state("removeOptions")
-            .map(|mut s| s.options &= !(option & WORKER_REMOVABLE))
+            .map(|mut s| s.options = options::WORKER.remove(s.options, option))
             .is_some()
     }
 

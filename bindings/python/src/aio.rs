@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gearman_core::{
-    AssignedJob, Client as CoreClient, ClientOptions, Error, GrabMode, JobRequest,
-    Worker as CoreWorker, WorkerOptions,
+    AssignedJob, Client as CoreClient, ClientOptions, Error, GrabMode, Worker as CoreWorker,
+    WorkerOptions,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -21,7 +21,7 @@ use pyo3::types::PyBytes;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::{outcome_tuple, priority_of, servers, to_py, JobSpec, RunState};
+use crate::{outcome_tuple, request_of, servers, to_py, JobSpec, RunState};
 
 fn py_error(error: &Error) -> PyErr {
     Python::attach(|py| to_py(py, error))
@@ -71,13 +71,8 @@ impl AsyncClient {
             let ids = {
                 let mut c = client.lock().await;
                 let mut ids = Vec::with_capacity(jobs.len());
-                for (function, data, unique, priority) in jobs {
-                    let mut request = JobRequest::new(function, data)
-                        .priority(priority_of(priority))
-                        .background(background);
-                    if let Some(unique) = unique {
-                        request = request.unique(unique);
-                    }
+                for spec in jobs {
+                    let request = request_of(spec, background);
                     ids.push(c.submit(request).await.map_err(|e| py_error(&e))?);
                 }
                 c.flush().await.map_err(|e| py_error(&e))?;

@@ -174,6 +174,16 @@ fn outcome_tuple(py: Python<'_>, id: u64, s: &RunState) -> PyResult<Py<PyAny>> {
     Ok(tuple.into_pyobject(py)?.into_any().unbind())
 }
 
+fn request_of((function, data, unique, priority): JobSpec, background: bool) -> JobRequest {
+    let request = JobRequest::new(function, data)
+        .priority(priority_of(priority))
+        .background(background);
+    match unique {
+        Some(unique) => request.unique(unique),
+        None => request,
+    }
+}
+
 fn priority_of(priority: i32) -> Priority {
     match priority {
         0 => Priority::High,
@@ -222,17 +232,7 @@ impl Client {
         priority: i32,
         background: bool,
     ) -> PyResult<u64> {
-        let priority = match priority {
-            0 => Priority::High,
-            2 => Priority::Low,
-            _ => Priority::Normal,
-        };
-        let mut request = JobRequest::new(function, data)
-            .priority(priority)
-            .background(background);
-        if let Some(unique) = unique {
-            request = request.unique(unique);
-        }
+        let request = request_of((function, data, unique, priority), background);
         let inner = &self.inner;
         py.detach(|| lock(inner).submit(request))
             .map_err(|e| to_py(py, &e))
@@ -310,14 +310,8 @@ impl Client {
             let submitted: Result<Vec<u64>, Error> = py.detach(|| {
                 let mut client = lock(inner);
                 let mut ids = Vec::with_capacity(jobs.len());
-                for (function, data, unique, priority) in jobs {
-                    let mut request = JobRequest::new(function, data)
-                        .priority(priority_of(priority))
-                        .background(background);
-                    if let Some(unique) = unique {
-                        request = request.unique(unique);
-                    }
-                    ids.push(client.submit(request)?);
+                for spec in jobs {
+                    ids.push(client.submit(request_of(spec, background))?);
                 }
                 client.flush()?;
                 Ok(ids)
