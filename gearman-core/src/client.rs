@@ -9,7 +9,7 @@
 //! server that answers; the caller gets a result, not an error.
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::task::Poll;
 use std::time::Duration;
@@ -516,19 +516,17 @@ impl Client {
         if self.servers.is_empty() {
             return Err(Error::NoServers);
         }
+        // The usual case: the preferred server is connected.
+        let preferred = start % self.servers.len();
+        if self.servers[preferred].conn.is_some() {
+            self.queue_submission(id, preferred);
+            return Ok(());
+        }
         let mut last_error = None;
         for server in self.candidates(start) {
             match self.ensure_connected(server).await {
                 Ok(()) => {
-                    let Some(job) = self.jobs.get_mut(&id) else {
-                        return Ok(());
-                    };
-                    job.server = server;
-                    job.submissions += 1;
-                    job.result.handle = None;
-                    let slot = &mut self.servers[server];
-                    queue_submit(slot.conn.as_mut().expect("connected"), &job.request);
-                    slot.awaiting.push_back(Awaiting::Created(id));
+                    self.queue_submission(id, server);
                     return Ok(());
                 }
                 Err(e) => last_error = Some(e),
@@ -540,6 +538,21 @@ impl Client {
             return Err(self.last_connect_error(detail));
         }
         Err(Error::NoServerAvailable(detail))
+    }
+
+    /// Queues job `id`'s SUBMIT on connected server `server`.
+    fn queue_submission(&mut self, id: JobId, server: usize) {
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        job.server = server;
+        job.submissions += 1;
+        job.result.handle = None;
+        let slot = &mut self.servers[server];
+        if let Some(conn) = slot.conn.as_mut() {
+            queue_submit(conn, &job.request);
+            slot.awaiting.push_back(Awaiting::Created(id));
+        }
     }
 
     fn last_connect_error(&self, detail: String) -> Error {
@@ -631,12 +644,16 @@ impl Client {
             }
             Poll::Pending
         });
-        let (server, result) = match self.options.timeout {
-            Some(limit) => match tokio::time::timeout(limit, read).await {
+        let mut read = std::pin::pin!(read);
+        // A packet already readable needs no timer.
+        let ready = poll_fn(|cx| Poll::Ready(Future::poll(read.as_mut(), cx))).await;
+        let (server, result) = match (ready, self.options.timeout) {
+            (Poll::Ready(r), _) => r,
+            (Poll::Pending, Some(limit)) => match tokio::time::timeout(limit, read).await {
                 Ok(r) => r,
                 Err(_) => return Err(Error::Timeout(limit)),
             },
-            None => read.await,
+            (Poll::Pending, None) => read.await,
         };
         let first = match result {
             Ok(packet) => packet,
