@@ -25,6 +25,9 @@ use crate::protocol::{Packet, PacketType, DEFAULT_MAX_PAYLOAD};
 /// Identifies a job within one client.
 pub type JobId = u64;
 
+/// Queued events beyond which stale ones are swept from the whole queue, not just its front.
+const STALE_SWEEP_AT: usize = 4096;
+
 /// Client settings.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -128,6 +131,8 @@ pub struct Client {
     /// Jobs submitted and not yet final, so waits need not scan every job.
     unfinished: usize,
     uniques: crate::job::UniqueGenerator,
+    /// Queue length that triggers the next full sweep of stale events.
+    sweep_at: usize,
 }
 
 #[derive(Debug)]
@@ -157,6 +162,7 @@ impl Client {
             replies: HashMap::new(),
             unfinished: 0,
             uniques: crate::job::UniqueGenerator::new(),
+            sweep_at: STALE_SWEEP_AT,
         }
     }
 
@@ -258,14 +264,24 @@ impl Client {
     /// Submits a job and waits for its final outcome.
     pub async fn run(&mut self, request: JobRequest) -> Result<JobResult, Error> {
         let id = self.submit(request).await?;
-        self.wait(id).await
+        self.wait_or_forget(id).await
+    }
+
+    /// Waits for job `id`; on failure (a timeout) the job is forgotten, so that its late
+    /// events are dropped and it is not resubmitted after a server failure.
+    async fn wait_or_forget(&mut self, id: JobId) -> Result<JobResult, Error> {
+        let result = self.wait(id).await;
+        if result.is_err() {
+            self.take(id);
+        }
+        result
     }
 
     /// Submits a background job and returns its handle once the server accepted it.
     pub async fn submit_background(&mut self, request: JobRequest) -> Result<Bytes, Error> {
         let request = request.background(true);
         let id = self.submit(request).await?;
-        let result = self.wait(id).await?;
+        let result = self.wait_or_forget(id).await?;
         match result.outcome {
             Some(Outcome::Queued) => Ok(result.handle.unwrap_or_default()),
             Some(Outcome::Error(e)) => Err(e),
@@ -338,6 +354,14 @@ impl Client {
             .is_some_and(|e| !self.jobs.contains_key(&e.job))
         {
             self.events.pop_front();
+        }
+        // Stale events behind a live job's: sweep them once the queue grows.
+        if self.events.len() > self.sweep_at {
+            let jobs = &self.jobs;
+            self.events.retain(|e| jobs.contains_key(&e.job));
+            // Live events stay; sweeping again only after the queue doubles keeps this O(1)
+            // per event.
+            self.sweep_at = (self.events.len() * 2).max(STALE_SWEEP_AT);
         }
     }
 

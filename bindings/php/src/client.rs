@@ -274,10 +274,10 @@ impl GearmanClient {
         let Some(mut state) = self.state(call) else {
             return Err(());
         };
-        let queued = std::mem::take(&mut state.queued);
+        // In the order added; popping from the end sends the last added first.
+        let mut queued = std::mem::take(&mut state.queued);
         let mut status_tasks = Vec::new();
-        let mut remaining = queued.into_iter().rev();
-        for object in remaining.by_ref() {
+        while let Some(object) = queued.pop() {
             let Some(task) = task_of(&object) else {
                 continue;
             };
@@ -299,21 +299,28 @@ impl GearmanClient {
                     state.running.insert(id, object);
                 }
                 Err(e) => {
-                    task_state.code = return_code::of_error(&e);
                     drop(task_state);
-                    // The unsent tasks stay queued for a later runTasks().
-                    let mut unsent: Vec<Zval> = remaining.collect();
-                    unsent.reverse();
-                    unsent.push(object);
-                    state.queued = unsent;
+                    // The unsent tasks stay queued, in the order added, for a later runTasks().
+                    queued.push(object);
+                    queued.extend(status_tasks.into_iter().rev());
+                    state.queued = queued;
                     state.last.warn_error(call, &e);
                     return Err(());
                 }
             }
         }
         drop(state);
-        for object in status_tasks {
-            self.run_status_task(call, &object)?;
+        let mut status_tasks = status_tasks.into_iter();
+        while let Some(object) = status_tasks.next() {
+            if self.run_status_task(call, &object).is_err() {
+                // A pause, a failure or a PHP exception: the status tasks not yet run wait for
+                // the next runTasks().
+                let rest: Vec<Zval> = status_tasks.rev().collect();
+                if let Ok(mut state) = self.state.try_borrow_mut() {
+                    state.queued.splice(0..0, rest);
+                }
+                return Err(());
+            }
         }
         Ok(())
     }
@@ -460,7 +467,16 @@ impl GearmanClient {
             }
         };
         let code = match which {
-            Some(which) => self.fire(which, &object)?,
+            Some(which) => match self.fire(which, &object) {
+                Ok(code) => code,
+                Err(()) => {
+                    // The callback threw: a finished task is released all the same.
+                    if task.state.try_borrow().is_ok_and(|t| t.finished) {
+                        self.release(&object);
+                    }
+                    return Err(());
+                }
+            },
             None => SUCCESS,
         };
         if code != SUCCESS && failure.is_none() {
@@ -485,10 +501,13 @@ impl GearmanClient {
     /// `runTasks()`: submit, then process events until every task has finished.
     fn run_all(&self) -> bool {
         let call = "runTasks";
-        if self.submit_queued(call).is_err() {
-            return false;
-        }
+        let quiet = || self.state.try_borrow().is_ok_and(|s| is_quiet(s.last.code));
         loop {
+            // Tasks added before the call, and by callbacks during it, are sent here.
+            let has_queued = self.state.try_borrow().is_ok_and(|s| !s.queued.is_empty());
+            if has_queued && self.submit_queued(call).is_err() {
+                return quiet();
+            }
             let (object, event) = {
                 let Some(mut state) = self.state(call) else {
                     return false;
@@ -503,8 +522,13 @@ impl GearmanClient {
                     let event = match state.core.next_event() {
                         Ok(Some(event)) => event,
                         Ok(None) => {
-                            state.running.clear();
+                            let orphans: Vec<Zval> =
+                                state.running.drain().map(|(_, o)| o).collect();
                             state.last.succeed();
+                            drop(state);
+                            for object in &orphans {
+                                self.release(object);
+                            }
                             return true;
                         }
                         Err(e) => {
@@ -519,7 +543,7 @@ impl GearmanClient {
                 }
             };
             if let Err(()) = self.deliver(object, event) {
-                return self.state.try_borrow().is_ok_and(|s| is_quiet(s.last.code));
+                return quiet();
             }
         }
     }

@@ -42,7 +42,7 @@ impl PhpBytes<'_> {
 }
 
 /// The bytes of `(string) $value`, or `None` if the conversion threw (an object without
-/// `__toString`); the exception is then pending.
+/// `__toString`, or one whose `__toString` throws); the exception is then pending.
 pub fn string_of(value: &Zval) -> Option<Vec<u8>> {
     let value = value.dereference();
     if let Some(s) = value.zend_str() {
@@ -52,6 +52,9 @@ pub fn string_of(value: &Zval) -> Option<Vec<u8>> {
     // SAFETY: `copy` holds its own reference (shallow_clone added one), which the conversion
     // releases in place; the converted string is owned by `copy` and freed when it drops.
     unsafe { _convert_to_string(&mut copy) };
+    if ext_php_rs::zend::ExecutorGlobals::has_exception() {
+        return None;
+    }
     copy.zend_str().map(|s| s.as_bytes().to_vec())
 }
 

@@ -22,6 +22,7 @@ use crate::{options, servers};
 
 /// GRAB_ALL (512, no PHP constant) + GRAB_UNIQ (128) + PACKET_INIT (4), as libgearman starts.
 const WORKER_DEFAULT_OPTIONS: i64 = 644;
+const WORKER_NON_BLOCKING: i64 = 2;
 /// GEARMAN_WORKER_TIMEOUT_RETURN, which libgearman turns on with every setTimeout().
 const WORKER_TIMEOUT_RETURN: i64 = 256;
 
@@ -168,12 +169,32 @@ impl GearmanWorker {
         zval
     }
 
+    /// Waits for a job; with GEARMAN_WORKER_NON_BLOCKING it only takes what has arrived and
+    /// otherwise gives IO_WAIT (quietly), as libgearman does.
     fn grab(&self, call: &str) -> Result<AssignedJob, i32> {
+        let non_blocking = self
+            .state
+            .try_borrow()
+            .is_ok_and(|s| s.options & WORKER_NON_BLOCKING != 0);
         let grabbed = match self.core(call) {
+            Some(mut core) if non_blocking => {
+                let saved = core.inner().options().timeout;
+                core.inner_mut().options_mut().timeout = Some(Duration::ZERO);
+                let grabbed = core.grab_job();
+                core.inner_mut().options_mut().timeout = saved;
+                grabbed
+            }
             Some(mut core) => core.grab_job(),
             None => return Err(return_code::IN_PROGRESS),
         };
-        grabbed.map_err(|e| self.fail(call, &e))
+        match grabbed {
+            Ok(job) => Ok(job),
+            Err(Error::Timeout(_)) if non_blocking => {
+                self.set_code(return_code::IO_WAIT);
+                Err(return_code::IO_WAIT)
+            }
+            Err(e) => Err(self.fail(call, &e)),
+        }
     }
 
     /// One job: grab it, run its callback, send what the callback returned.
@@ -228,6 +249,10 @@ impl GearmanWorker {
         if finished {
             self.succeed();
             return true;
+        }
+        // From here work() sends the result, so the job object must not send another.
+        if let Some(mut state) = job_object.and_then(|j| j.state.try_borrow_mut().ok()) {
+            state.finished = true;
         }
         if job_code != SUCCESS {
             if let Some(mut core) = self.core(call) {
@@ -474,6 +499,16 @@ impl GearmanWorker {
             Ok(job) => {
                 self.succeed();
                 self.new_job_object(job)
+            }
+            // Non-blocking with no job: an empty GearmanJob, as pecl gives.
+            Err(return_code::IO_WAIT) => {
+                let mut zval = Zval::new();
+                let _ = ext_php_rs::convert::IntoZval::set_zval(
+                    ZendClassObject::new(GearmanJob::default()),
+                    &mut zval,
+                    false,
+                );
+                zval
             }
             Err(_) => bool_zval(false),
         }
