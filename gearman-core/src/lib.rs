@@ -24,6 +24,7 @@ pub mod error;
 pub mod job;
 pub mod protocol;
 pub mod return_code;
+pub mod server_list;
 pub mod worker;
 
 pub use admin_client::AdminClient;

@@ -662,14 +662,10 @@ client_fn!(
     }
 );
 client_fn!(gearman_client_add_server(host: *const c_char, port: in_port_t) -> gearman_return_t, GEARMAN_INVALID_ARGUMENT, |c| {
-    let host = c_bytes(host).map(|h| String::from_utf8_lossy(h).into_owned()).unwrap_or_default();
-    c.add_server(&host, port)
+    c.add_server(&crate::text_arg(host).unwrap_or_default(), port)
 });
 client_fn!(gearman_client_add_servers(servers: *const c_char) -> gearman_return_t, GEARMAN_INVALID_ARGUMENT, |c| {
-    let list = match c_bytes(servers) {
-        Some(s) => String::from_utf8_lossy(s).into_owned(),
-        None => crate::servers::default_list(),
-    };
+    let list = crate::text_arg(servers).unwrap_or_else(crate::servers::default_list);
     c.add_servers(&list)
 });
 client_fn!(gearman_client_remove_servers() -> (), (), |c| {

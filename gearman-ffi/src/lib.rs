@@ -8,7 +8,7 @@
 pub mod client;
 pub mod handle;
 pub mod misc;
-pub mod servers;
+pub use gearman_core::server_list as servers;
 pub mod task;
 pub mod types;
 pub mod worker;
@@ -28,6 +28,11 @@ pub(crate) fn guard<T>(failure: T, body: impl FnOnce() -> T) -> T {
 /// The bytes of a NUL-terminated C string, or `None` for NULL.
 pub(crate) unsafe fn c_bytes<'a>(ptr: *const c_char) -> Option<&'a [u8]> {
     (!ptr.is_null()).then(|| CStr::from_ptr(ptr).to_bytes())
+}
+
+/// A C string argument as text (lossy), or `None` for NULL.
+pub(crate) unsafe fn text_arg(ptr: *const c_char) -> Option<String> {
+    c_bytes(ptr).map(|b| String::from_utf8_lossy(b).into_owned())
 }
 
 /// `len` bytes at `ptr`; NULL with a length of 0 is the empty slice, NULL otherwise is `None`.

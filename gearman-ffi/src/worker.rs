@@ -465,14 +465,10 @@ worker_fn!(
     }
 );
 worker_fn!(gearman_worker_add_server(host: *const c_char, port: in_port_t) -> gearman_return_t, GEARMAN_INVALID_ARGUMENT, |w| {
-    let host = c_bytes(host).map(|h| String::from_utf8_lossy(h).into_owned()).unwrap_or_default();
-    w.add_server(&host, port)
+    w.add_server(&crate::text_arg(host).unwrap_or_default(), port)
 });
 worker_fn!(gearman_worker_add_servers(servers: *const c_char) -> gearman_return_t, GEARMAN_INVALID_ARGUMENT, |w| {
-    let list = match c_bytes(servers) {
-        Some(s) => String::from_utf8_lossy(s).into_owned(),
-        None => crate::servers::default_list(),
-    };
+    let list = crate::text_arg(servers).unwrap_or_else(crate::servers::default_list);
     w.add_servers(&list)
 });
 worker_fn!(gearman_worker_remove_servers() -> (), (), |w| {

@@ -1,8 +1,10 @@
-//! libgearman's server lists, shared by clients, workers and `gearman_parse_servers`.
+//! libgearman's server arguments, shared by the front ends that copy its API (the C ABI and the
+//! PHP extension): `"h1:p1,h2"` lists, empty host = localhost, port 0 = 4730, names resolved
+//! when added, and the `GEARMAN_SERVERS` default.
 
 use std::net::ToSocketAddrs;
 
-use gearman_core::ServerAddr;
+use crate::connection::{ServerAddr, DEFAULT_PORT};
 
 /// Splits `"h1:p1,h2,h3:p3"`; the port is 0 when omitted (no IPv6 brackets, as in libgearman).
 pub fn split_list(list: &str) -> Result<Vec<(&str, u16)>, String> {
@@ -23,11 +25,7 @@ pub fn split_list(list: &str) -> Result<Vec<(&str, u16)>, String> {
 /// as `add_server` does.
 pub fn resolve(host: &str, port: u16) -> Result<ServerAddr, String> {
     let host = if host.is_empty() { "localhost" } else { host };
-    let port = if port == 0 {
-        gearman_core::DEFAULT_PORT
-    } else {
-        port
-    };
+    let port = if port == 0 { DEFAULT_PORT } else { port };
     let resolved = (host, port)
         .to_socket_addrs()
         .map(|mut a| a.next().is_some());
