@@ -128,6 +128,27 @@ pub fn of_error(error: &Error) -> i32 {
     }
 }
 
+/// libgearman's error text: `call(GEARMAN_<NAME>) detail`.
+pub fn describe(call: &str, code: i32, detail: &str) -> String {
+    format!("{call}({}) {detail}", name(code))
+}
+
+/// The `errno` libgearman reports beside a connection error; 0 for other errors.
+pub fn errno_of(error: &Error) -> i32 {
+    use std::io::ErrorKind as K;
+    match error {
+        Error::Connect { kind, .. } | Error::Io { kind, .. } => match kind {
+            K::ConnectionRefused => libc::ECONNREFUSED,
+            K::ConnectionReset => libc::ECONNRESET,
+            K::TimedOut => libc::ETIMEDOUT,
+            K::NotConnected => libc::ENOTCONN,
+            K::ConnectionAborted => libc::ECONNABORTED,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use gearman_core::Error;
 
-use crate::types::*;
 
 /// Runs `body`; a panic becomes `failure` instead of crossing into C.
 pub(crate) fn guard<T>(failure: T, body: impl FnOnce() -> T) -> T {
@@ -79,7 +78,7 @@ pub struct LastError {
 impl LastError {
     /// Records `rc` with a text carrying its `GEARMAN_<CODE>` name, and returns `rc`.
     pub fn set(&mut self, rc: c_int, call: &str, detail: &str) -> c_int {
-        let text = format!("{call}({}) {detail}", return_name(rc));
+        let text = gearman_core::return_code::describe(call, rc, detail);
         self.text = Some(c_string(text.as_bytes()));
         self.code = rc;
         self.errno = 0;
@@ -90,25 +89,11 @@ impl LastError {
         let rc = rc_of(error);
         let detail = error.to_string();
         let rc = self.set(rc, call, &detail);
-        if let Error::Connect { kind, .. } | Error::Io { kind, .. } = error {
-            self.errno = errno_of(*kind);
-        }
+        self.errno = gearman_core::return_code::errno_of(error);
         rc
     }
 
     pub fn text_ptr(&self) -> *const c_char {
         self.text.as_ref().map_or(std::ptr::null(), |t| t.as_ptr())
-    }
-}
-
-fn errno_of(kind: std::io::ErrorKind) -> c_int {
-    use std::io::ErrorKind as K;
-    match kind {
-        K::ConnectionRefused => libc::ECONNREFUSED,
-        K::ConnectionReset => libc::ECONNRESET,
-        K::TimedOut => libc::ETIMEDOUT,
-        K::NotConnected => libc::ENOTCONN,
-        K::ConnectionAborted => libc::ECONNABORTED,
-        _ => 0,
     }
 }

@@ -49,15 +49,13 @@ impl LastError {
     pub fn set(&mut self, code: i32, call: &str, detail: &str) -> i32 {
         self.code = code;
         self.errno = 0;
-        self.text = Some(format!("{call}({}) {detail}", return_code::name(code)));
+        self.text = Some(return_code::describe(call, code, detail));
         code
     }
 
     pub fn record_error(&mut self, call: &str, error: &Error) -> i32 {
         let code = self.set(return_code::of_error(error), call, &error.to_string());
-        if let Error::Connect { kind, .. } | Error::Io { kind, .. } = error {
-            self.errno = errno_of(*kind);
-        }
+        self.errno = return_code::errno_of(error);
         code
     }
 
@@ -80,17 +78,5 @@ impl LastError {
         if let Some(text) = &self.text {
             warn(text);
         }
-    }
-}
-
-fn errno_of(kind: std::io::ErrorKind) -> i32 {
-    use std::io::ErrorKind as K;
-    match kind {
-        K::ConnectionRefused => 111,
-        K::ConnectionReset => 104,
-        K::TimedOut => 110,
-        K::NotConnected => 107,
-        K::ConnectionAborted => 103,
-        _ => 0,
     }
 }
