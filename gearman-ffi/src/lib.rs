@@ -18,7 +18,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use gearman_core::Error;
 
-
 /// Runs `body`; a panic becomes `failure` instead of crossing into C.
 pub(crate) fn guard<T>(failure: T, body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(failure)
