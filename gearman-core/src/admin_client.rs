@@ -34,9 +34,10 @@ impl AdminClient {
     }
 
     async fn read_line(&mut self) -> Result<String, Error> {
-        match tokio::time::timeout(self.timeout, self.conn.read_line(DEFAULT_MAX_LINE * 8)).await {
-            Ok(line) => line,
-            Err(_) => Err(Error::Timeout(self.timeout)),
+        let line = self.conn.read_line(DEFAULT_MAX_LINE * 8);
+        match crate::poll_driver::timeout(self.timeout, line).await {
+            Some(line) => line,
+            None => Err(Error::Timeout(self.timeout)),
         }
     }
 

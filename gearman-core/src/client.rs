@@ -9,7 +9,7 @@
 //! server that answers; the caller gets a result, not an error.
 
 use std::collections::VecDeque;
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::task::Poll;
 use std::time::Duration;
@@ -20,6 +20,7 @@ use hashbrown::HashMap;
 use crate::connection::{Backoff, Connection, ServerAddr};
 use crate::error::Error;
 use crate::job::{parse_number, JobRequest, JobResult, JobStatus, Outcome};
+use crate::poll_driver;
 use crate::protocol::{Packet, PacketType, DEFAULT_MAX_PAYLOAD};
 
 /// Identifies a job within one client.
@@ -668,16 +669,12 @@ impl Client {
             }
             Poll::Pending
         });
-        let mut read = std::pin::pin!(read);
-        // A packet already readable needs no timer.
-        let ready = poll_fn(|cx| Poll::Ready(Future::poll(read.as_mut(), cx))).await;
-        let (server, result) = match (ready, self.options.timeout) {
-            (Poll::Ready(r), _) => r,
-            (Poll::Pending, Some(limit)) => match tokio::time::timeout(limit, read).await {
-                Ok(r) => r,
-                Err(_) => return Err(Error::Timeout(limit)),
+        let (server, result) = match self.options.timeout {
+            Some(limit) => match poll_driver::timeout(limit, read).await {
+                Some(r) => r,
+                None => return Err(Error::Timeout(limit)),
             },
-            (Poll::Pending, None) => read.await,
+            None => read.await,
         };
         let first = match result {
             Ok(packet) => packet,

@@ -1,5 +1,8 @@
 //! A TCP connection to a Gearman server: framing over a socket with TCP_NODELAY, connect
 //! timeouts, and reconnect back-off bookkeeping.
+//!
+//! A connection made under tokio uses tokio's socket; one made inside the blocking facades'
+//! [`poll_driver::block_on`] uses a plain non-blocking socket (see [`crate::poll_driver`]).
 
 use std::fmt;
 use std::future::poll_fn;
@@ -13,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::error::Error;
+use crate::poll_driver;
 use crate::protocol::{encode_packet, Decoder, Frame, Magic, Packet, PacketType};
 
 /// Default TCP port of a Gearman server.
@@ -80,13 +84,22 @@ impl fmt::Display for ServerAddr {
     }
 }
 
+/// The socket under a connection, by the driver it was made for.
+enum Stream {
+    Tokio(TcpStream),
+    Polled(std::net::TcpStream),
+}
+
 /// An open, framed connection. Writes are buffered until [`Connection::flush`].
 pub struct Connection {
-    stream: TcpStream,
+    stream: Stream,
     read_buf: BytesMut,
     write_buf: BytesMut,
     decoder: Decoder,
     addr: ServerAddr,
+    /// A request went out, or the socket was emptied, since the last read: wait for
+    /// readability before reading again (see [`poll_driver::wait_readable`]).
+    poll_first: bool,
 }
 
 impl fmt::Debug for Connection {
@@ -104,6 +117,25 @@ impl Connection {
         timeout: Duration,
         max_payload: usize,
     ) -> Result<Connection, Error> {
+        let stream = if poll_driver::active() {
+            Stream::Polled(
+                poll_driver::connect(&addr.host, addr.port, timeout)
+                    .map_err(|e| Error::connect(addr, e))?,
+            )
+        } else {
+            Stream::Tokio(Self::connect_tokio(addr, timeout).await?)
+        };
+        Ok(Connection {
+            stream,
+            read_buf: BytesMut::with_capacity(8 * 1024),
+            write_buf: BytesMut::with_capacity(8 * 1024),
+            decoder: Decoder::for_client().max_payload(max_payload),
+            addr: addr.clone(),
+            poll_first: false,
+        })
+    }
+
+    async fn connect_tokio(addr: &ServerAddr, timeout: Duration) -> Result<TcpStream, Error> {
         let target = (addr.host.as_str(), addr.port);
         let stream = match tokio::time::timeout(timeout, TcpStream::connect(target)).await {
             Ok(Ok(stream)) => stream,
@@ -118,13 +150,7 @@ impl Connection {
         stream
             .set_nodelay(true)
             .map_err(|e| Error::connect(addr, e))?;
-        Ok(Connection {
-            stream,
-            read_buf: BytesMut::with_capacity(8 * 1024),
-            write_buf: BytesMut::with_capacity(8 * 1024),
-            decoder: Decoder::for_client().max_payload(max_payload),
-            addr: addr.clone(),
-        })
+        Ok(stream)
     }
 
     /// The server this connection talks to.
@@ -153,10 +179,12 @@ impl Connection {
             return Ok(());
         }
         let buf = self.write_buf.split();
-        self.stream
-            .write_all(&buf)
-            .await
-            .map_err(|e| Error::io(&self.addr, e))?;
+        let written = match &mut self.stream {
+            Stream::Tokio(stream) => stream.write_all(&buf).await,
+            Stream::Polled(stream) => poll_driver::write_all(stream, &buf).await,
+        };
+        written.map_err(|e| Error::io(&self.addr, e))?;
+        self.poll_first = true;
         self.write_buf = buf;
         self.write_buf.clear();
         Ok(())
@@ -247,8 +275,26 @@ impl Connection {
             self.read_buf.reserve(16 * 1024);
         }
         let spare = self.read_buf.spare_capacity_mut();
+        let stream = match &mut self.stream {
+            Stream::Tokio(stream) => stream,
+            Stream::Polled(stream) => {
+                if std::mem::take(&mut self.poll_first) {
+                    poll_driver::wait_readable(stream);
+                    return Poll::Pending;
+                }
+                let offered = spare.len();
+                let filled = poll_driver::poll_recv(stream, spare);
+                if let Poll::Ready(Ok(n)) = filled {
+                    // SAFETY: recv initialised the first `n` bytes of the spare capacity.
+                    unsafe { self.read_buf.set_len(self.read_buf.len() + n) };
+                    // A read that did not fill the buffer emptied the socket.
+                    self.poll_first = n < offered;
+                }
+                return filled;
+            }
+        };
         let mut read = ReadBuf::uninit(spare);
-        match Pin::new(&mut self.stream).poll_read(cx, &mut read) {
+        match Pin::new(stream).poll_read(cx, &mut read) {
             Poll::Ready(Ok(())) => {
                 let n = read.filled().len();
                 // SAFETY: poll_read initialised the first `n` bytes of the spare capacity.

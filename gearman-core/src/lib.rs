@@ -4,7 +4,8 @@
 //! - [`admin`]: the text admin protocol's commands and replies;
 //! - [`connection`]: TCP connections with TCP_NODELAY, timeouts and back-off;
 //! - [`client`], [`worker`], [`admin_client`]: async, on tokio, spawning no tasks;
-//! - [`blocking`]: blocking facades that start no threads (safe to create after `fork()`).
+//! - [`blocking`]: blocking facades that start no threads (safe to create after `fork()`),
+//!   driven by [`poll_driver`] without a runtime.
 //!
 //! ```no_run
 //! use gearman_core::{blocking::BlockingClient, ClientOptions, JobRequest};
@@ -22,6 +23,7 @@ pub mod client;
 pub mod connection;
 pub mod error;
 pub mod job;
+pub mod poll_driver;
 pub mod protocol;
 pub mod return_code;
 pub mod server_list;

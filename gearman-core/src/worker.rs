@@ -403,9 +403,7 @@ impl Worker {
             Poll::Pending
         });
         let outcome = match wake_at {
-            Some(at) => tokio::time::timeout_at(at.into(), read)
-                .await
-                .unwrap_or(None),
+            Some(at) => crate::poll_driver::timeout_at(at, read).await.flatten(),
             None => read.await,
         };
         match outcome {

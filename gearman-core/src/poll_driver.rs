@@ -1,0 +1,266 @@
+//! Driving the client, worker and admin futures without a runtime, for the blocking facades.
+//!
+//! [`block_on`] polls a future with a no-op waker on the caller's thread. While the future is
+//! pending, the thread sleeps in one `poll(2)` on the sockets it found unready and the earliest
+//! deadline it set. Sockets made inside `block_on` are plain non-blocking std sockets.
+//!
+//! Why not a current-thread tokio runtime: its scheduler, timer wheel and waker bookkeeping cost
+//! more per wait than the wait's own system calls, its epoll instance is shared with a parent
+//! across `fork()`, and it resolves host names on a helper thread. Here a wait costs the same
+//! system calls as libgearman's (a read, a poll, a read), no thread is ever started, and a child
+//! that inherits a facade shares nothing with its parent but the socket descriptors.
+//!
+//! Outside `block_on` (under tokio), the same code uses tokio's sockets and timers: see
+//! [`active`], [`timeout_at`].
+
+use std::cell::RefCell;
+use std::future::{poll_fn, Future};
+use std::io::{self, Write};
+use std::mem::MaybeUninit;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// What the pending future waits for.
+#[derive(Default)]
+struct Interest {
+    fds: Vec<libc::pollfd>,
+    deadline: Option<Instant>,
+}
+
+thread_local! {
+    /// `Some` while [`block_on`] runs on this thread.
+    static INTEREST: RefCell<Option<Interest>> = const { RefCell::new(None) };
+}
+
+/// Whether the current thread is inside [`block_on`].
+pub fn active() -> bool {
+    INTEREST.with(|i| i.borrow().is_some())
+}
+
+/// Runs `future` to completion on this thread, sleeping in `poll(2)` while it waits.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    /// Puts back an enclosing `block_on`'s state, also when the future panics.
+    struct Restore(Option<Interest>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            INTEREST.with(|i| *i.borrow_mut() = outer);
+        }
+    }
+    let _restore = Restore(INTEREST.with(|i| i.replace(Some(Interest::default()))));
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        INTEREST.with(|i| {
+            if let Some(interest) = i.borrow_mut().as_mut() {
+                sleep_until_ready(interest);
+                interest.fds.clear();
+                interest.deadline = None;
+            }
+        });
+    }
+}
+
+fn sleep_until_ready(interest: &mut Interest) {
+    let timeout_ms = match interest.deadline {
+        // Rounded up: waking before the deadline would only poll again for nothing.
+        Some(at) => at
+            .saturating_duration_since(Instant::now())
+            .as_micros()
+            .div_ceil(1000)
+            .min(i32::MAX as u128) as libc::c_int,
+        None if interest.fds.is_empty() => {
+            // Nothing registered: a future waiting on something this driver cannot see.
+            // Look again soon rather than sleep forever.
+            tracing::trace!("pending future registered no interest");
+            10
+        }
+        None => -1,
+    };
+    // SAFETY: the pointer and length describe the live `fds` vector; poll(2) writes only
+    // the `revents` fields within it. EINTR and other failures just lead to another poll of
+    // the future, which registers its interest again.
+    unsafe {
+        libc::poll(
+            interest.fds.as_mut_ptr(),
+            interest.fds.len() as libc::nfds_t,
+            timeout_ms,
+        );
+    }
+}
+
+fn register(fd: libc::c_int, events: libc::c_short) {
+    INTEREST.with(|i| {
+        if let Some(interest) = i.borrow_mut().as_mut() {
+            match interest.fds.iter_mut().find(|p| p.fd == fd) {
+                Some(entry) => entry.events |= events,
+                None => interest.fds.push(libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                }),
+            }
+        }
+    });
+}
+
+fn register_deadline(at: Instant) {
+    INTEREST.with(|i| {
+        if let Some(interest) = i.borrow_mut().as_mut() {
+            interest.deadline = Some(interest.deadline.map_or(at, |d| d.min(at)));
+        }
+    });
+}
+
+/// Runs `future` until `deadline`; `None` if the deadline passed first. Under tokio (outside
+/// [`block_on`]) a future that is ready at once costs no timer.
+pub async fn timeout_at<F: Future>(deadline: Instant, future: F) -> Option<F::Output> {
+    let mut future = pin!(future);
+    if !active() {
+        if let Poll::Ready(output) = poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+            return Some(output);
+        }
+        return tokio::time::timeout_at(deadline.into(), future).await.ok();
+    }
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        if Instant::now() >= deadline {
+            return Poll::Ready(None);
+        }
+        register_deadline(deadline);
+        Poll::Pending
+    })
+    .await
+}
+
+/// [`timeout_at`] `limit` from now.
+pub async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
+    timeout_at(Instant::now() + limit, future).await
+}
+
+/// Connects a blocking-facade socket: every resolved address in turn within `limit`, then
+/// TCP_NODELAY and non-blocking mode.
+pub(crate) fn connect(host: &str, port: u16, limit: Duration) -> io::Result<TcpStream> {
+    let deadline = Instant::now() + limit;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "host name resolved to no address");
+    for addr in (host, port).to_socket_addrs()? {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out"));
+        }
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                stream.set_nonblocking(true)?;
+                return Ok(stream);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Registers `stream` for readability without reading: for a caller that knows nothing can
+/// have arrived yet (it has just sent a request), poll(2) then one read costs a system call
+/// less than a read that finds nothing, a poll(2) and a read.
+pub(crate) fn wait_readable(stream: &TcpStream) {
+    register(stream.as_raw_fd(), libc::POLLIN);
+}
+
+/// Reads what the socket has into `buf`; pending (with the socket registered) when nothing.
+pub(crate) fn poll_recv(
+    stream: &TcpStream,
+    buf: &mut [MaybeUninit<u8>],
+) -> Poll<io::Result<usize>> {
+    loop {
+        match socket2::SockRef::from(stream).recv(buf) {
+            Ok(n) => return Poll::Ready(Ok(n)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                register(stream.as_raw_fd(), libc::POLLIN);
+                return Poll::Pending;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Poll::Ready(Err(e)),
+        }
+    }
+}
+
+/// Writes all of `buf`, waiting for the socket to take more when it is full.
+pub(crate) async fn write_all(mut stream: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
+    poll_fn(|_| loop {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
+        // std's TcpStream sends with MSG_NOSIGNAL: a closed peer is an error, not SIGPIPE.
+        match stream.write(buf) {
+            Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                register(stream.as_raw_fd(), libc::POLLOUT);
+                return Poll::Pending;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Poll::Ready(Err(e)),
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::net::TcpListener;
+
+    #[test]
+    fn waits_for_a_socket_and_honours_deadlines() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stream = connect("127.0.0.1", port, Duration::from_secs(5)).unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        let mut buf = [MaybeUninit::<u8>::uninit(); 16];
+
+        // Nothing sent: the deadline ends the wait.
+        let started = Instant::now();
+        let read = block_on(timeout(
+            Duration::from_millis(50),
+            poll_fn(|_| poll_recv(&stream, &mut buf)),
+        ));
+        assert!(read.is_none());
+        assert!(started.elapsed() >= Duration::from_millis(50));
+
+        // Data from another thread wakes the poll.
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            peer.write_all(b"hello").unwrap();
+            peer
+        });
+        let n = block_on(poll_fn(|_| poll_recv(&stream, &mut buf))).unwrap();
+        assert_eq!(n, 5);
+        let mut peer = writer.join().unwrap();
+
+        block_on(write_all(&stream, b"back")).unwrap();
+        let mut got = [0u8; 4];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"back");
+        assert!(!active());
+    }
+
+    #[test]
+    fn connect_reports_a_refused_port() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        assert!(connect("127.0.0.1", port, Duration::from_secs(1)).is_err());
+    }
+}
