@@ -86,7 +86,7 @@ fn servers(list: Vec<(String, u16)>) -> Vec<ServerAddr> {
 /// A job for `Client::run`: `(function, data, unique, priority)`.
 type JobSpec = (Vec<u8>, Vec<u8>, Option<Vec<u8>>, i32);
 
-/// What `Client::run` learns about one job.
+/// What `Client::run` reports about one job.
 #[derive(Default)]
 struct RunState {
     handle: Option<Bytes>,
@@ -94,31 +94,11 @@ struct RunState {
     warnings: Vec<Bytes>,
     status: Option<(u64, u64)>,
     outcome: Option<Outcome>,
-    finished: bool,
 }
 
 impl RunState {
-    fn apply(&mut self, event: JobEvent) {
-        match event {
-            JobEvent::Created(handle) => self.handle = Some(handle),
-            JobEvent::Data(d) => self.data.push(d),
-            JobEvent::Warning(d) => self.warnings.push(d),
-            JobEvent::Status {
-                numerator,
-                denominator,
-            } => self.status = Some((numerator, denominator)),
-            JobEvent::Finished(outcome) => {
-                self.outcome = Some(outcome);
-                self.finished = true;
-            }
-        }
-    }
-}
-
-impl RunState {
-    /// What the client recorded about a job (for callers that did not watch its events).
+    /// What the client recorded about a job.
     fn from_result(result: JobResult) -> RunState {
-        let finished = result.outcome.is_some();
         RunState {
             handle: result.handle,
             data: result.data,
@@ -126,7 +106,6 @@ impl RunState {
             status: (result.numerator != 0 || result.denominator != 0)
                 .then_some((result.numerator, result.denominator)),
             outcome: result.outcome,
-            finished,
         }
     }
 }
@@ -318,38 +297,24 @@ impl Client {
             });
             ids.extend(submitted.map_err(|e| to_py(py, &e))?);
         }
-        let mut states: HashMap<u64, RunState> =
-            ids.iter().map(|&id| (id, RunState::default())).collect();
         let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
-        let done = |s: &RunState| {
-            s.finished
-                || (!wait_until_complete && s.handle.is_some())
-                || (background && s.handle.is_some())
+        let done = |r: &JobResult| {
+            r.outcome.is_some() || ((background || !wait_until_complete) && r.handle.is_some())
         };
-        while !states.values().all(done) {
-            let inner = &self.inner;
-            let step = py.detach(|| {
-                let mut client = lock(inner);
-                let mut events = Vec::new();
-                let first = client.next_event()?;
-                events.extend(first);
-                while let Some(event) = client.inner_mut().pop_event() {
-                    events.push(event);
+        let inner = &self.inner;
+        // The job records collect what happens; the events themselves are not needed here.
+        let wait = || {
+            let mut client = lock(inner);
+            while !ids.iter().all(|id| client.job(*id).is_none_or(done)) {
+                if client.next_event()?.is_none() {
+                    break;
                 }
-                Ok::<_, Error>(events)
-            });
-            match step {
-                Ok(events) if events.is_empty() => break,
-                Ok(events) => {
-                    for event in events {
-                        if let Some(state) = states.get_mut(&event.job) {
-                            state.apply(event.event);
-                            if state.finished {
-                                lock(&self.inner).take(event.job);
-                            }
-                        }
-                    }
-                }
+            }
+            Ok(())
+        };
+        loop {
+            match py.detach(wait) {
+                Ok(()) => break,
                 Err(Error::Timeout(_)) => {
                     py.check_signals()?;
                     if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -359,8 +324,17 @@ impl Client {
                 Err(e) => return Err(to_py(py, &e)),
             }
         }
+        let mut client = lock(inner);
         ids.iter()
-            .map(|id| outcome_tuple(py, *id, &states.remove(id).unwrap_or_default()))
+            .map(|&id| {
+                let finished = client.job(id).is_some_and(|r| r.outcome.is_some());
+                let result = if finished {
+                    client.take(id)
+                } else {
+                    client.job(id).cloned()
+                };
+                outcome_tuple(py, id, &RunState::from_result(result.unwrap_or_default()))
+            })
             .collect()
     }
 

@@ -1,5 +1,6 @@
 """GearmanClient: the python-gearman 2.0 client on the native core."""
 
+import itertools
 import logging
 import os
 import time
@@ -25,6 +26,28 @@ log = logging.getLogger("gearman.client")
 _PRIORITIES = {PRIORITY_HIGH: 0, PRIORITY_NONE: 1, PRIORITY_LOW: 2}
 
 
+class _UniqueGenerator:
+    """Uniques as python-gearman makes them (32 hex digits for its default 16 random bytes), from a
+    random per-process prefix and a counter: no system call per job. A forked child draws a new
+    prefix, so parent and child never hand out the same unique."""
+
+    def __init__(self):
+        self._reseed()
+        os.register_at_fork(after_in_child=self._reseed)
+
+    def _reseed(self):
+        self._prefix = os.urandom(8).hex()
+        self._counter = itertools.count(1)
+
+    def next(self, random_bytes):
+        if random_bytes != 16:
+            return os.urandom(random_bytes).hex()
+        return "%s%016x" % (self._prefix, next(self._counter))
+
+
+_uniques = _UniqueGenerator()
+
+
 class GearmanClient:
     """Submits jobs. Failures are reported on the returned requests, not raised."""
 
@@ -43,10 +66,9 @@ class GearmanClient:
     def submit_job(self, task, data, unique=None, priority=PRIORITY_NONE, background=False,
                    wait_until_complete=True, max_retries=0, poll_timeout=None):
         job_info = dict(task=task, data=data, unique=unique, priority=priority)
-        requests = self.submit_multiple_jobs([job_info], background=background,
-                                             wait_until_complete=wait_until_complete,
-                                             max_retries=max_retries, poll_timeout=poll_timeout)
-        return requests[0]
+        request = self._create_request(job_info, background, max_retries)
+        return self.submit_multiple_requests([request], wait_until_complete=wait_until_complete,
+                                             poll_timeout=poll_timeout)[0]
 
     def submit_multiple_jobs(self, jobs_to_submit, background=False, wait_until_complete=True,
                              max_retries=0, poll_timeout=None):
@@ -85,10 +107,16 @@ class GearmanClient:
             job_id, handle, state, result, data, warnings, status, exception, error = outcome
             request.job.handle = handle
             request.state = state
+            request._job_id = job_id
+            if state == JOB_COMPLETE and not (data or warnings or status):
+                request.result = decode(result)
+                continue  # the common case, done
             if result is not None:
                 request.result = decode(result)
-            request.data_updates.extend(decode(d) for d in data)
-            request.warning_updates.extend(decode(w) for w in warnings)
+            if data:
+                request.data_updates.extend(decode(d) for d in data)
+            if warnings:
+                request.warning_updates.extend(decode(w) for w in warnings)
             if status is not None:
                 request.status = dict(handle=handle, known=True, running=True, numerator=status[0],
                                       denominator=status[1], time_received=time.time())
@@ -97,7 +125,6 @@ class GearmanClient:
             if error is not None:
                 request.error = error
                 log.warning("job %s failed: %s", request.job.task, error)
-            request._job_id = job_id
             if state in (JOB_PENDING, JOB_CREATED) and not request.complete:
                 unfinished.append(request)
             if state == JOB_PENDING or (wait_until_complete and not request.complete):
@@ -123,7 +150,7 @@ class GearmanClient:
             raise ValueError("task name is empty")
         unique = info.get("unique")
         if unique is None:
-            unique = os.urandom(self.random_unique_bytes).hex()
+            unique = _uniques.next(self.random_unique_bytes)
         priority = info.get("priority", PRIORITY_NONE)
         if priority not in _PRIORITIES:
             raise ValueError("priority must be PRIORITY_NONE, PRIORITY_LOW or PRIORITY_HIGH")
@@ -135,12 +162,19 @@ class GearmanClient:
         """Counts an attempt and resets the request; returns the native job tuple."""
         if request.connection_attempts >= request.max_connection_attempts:
             raise ExceededConnectionAttempts("exceeded %d connection attempt(s)" % request.max_connection_attempts)
-        request.initialize_request()
+        if request.connection_attempts:
+            request.initialize_request()  # a new request is already in its initial state
         request.connection_attempts += 1
         job = request.job
-        unique = to_bytes(job.unique, "unique") if job.unique is not None else None
-        data = to_bytes(self.data_encoder.encode(job.data))
-        return to_bytes(job.task, "task"), data, unique, _PRIORITIES[request.priority]
+        unique = job.unique
+        if unique is not None and type(unique) is not bytes:
+            unique = to_bytes(unique, "unique")
+        data = self.data_encoder.encode(job.data)
+        if type(data) is not bytes:
+            data = to_bytes(data)
+        task = job.task
+        task = task.encode() if type(task) is str else to_bytes(task, "task")
+        return task, data, unique, _PRIORITIES[request.priority]
 
     def _send(self, request):
         task, data, unique, priority = self._prepare(request)

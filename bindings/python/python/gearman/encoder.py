@@ -18,6 +18,8 @@ class NoopEncoder(DataEncoder):
 
     @classmethod
     def encode(cls, encodable_object):
+        if type(encodable_object) is bytes:
+            return encodable_object
         return to_bytes(encodable_object)
 
     @classmethod
