@@ -77,6 +77,28 @@ def test_same_unique_coalesces(server, workers):
     assert [r.result for r in done] == [b"eno", b"eno"]
 
 
+def test_generated_uniques_differ_across_fork(server, workers):
+    """Jobs without a unique must never coalesce, also between a parent and its forked child."""
+    workers.start(server)
+    wait_for_worker(server, "reverse")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            request = client(server).submit_job("reverse", b"child", poll_timeout=10)
+            os.write(write_end, json.dumps([request.job.unique, request.result.decode()]).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    request = client(server).submit_job("reverse", b"parent", poll_timeout=10)
+    os.waitpid(pid, 0)
+    child_unique, child_result = json.loads(os.read(read_end, 4096))
+    os.close(read_end)
+    assert (request.result, child_result) == (b"tnerap", "dlihc")
+    assert len(request.job.unique) == len(child_unique) == 32
+    assert request.job.unique != child_unique
+
+
 def test_multiple_jobs_in_flight(server, workers):
     workers.start(server)
     wait_for_worker(server, "reverse")
