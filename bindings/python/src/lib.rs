@@ -111,14 +111,18 @@ impl RunState {
 }
 
 /// One job's outcome for the Python side:
-/// `(id, handle, state, result, data, warnings, status, exception, error)`, with state one of
+/// `(id, handle, state, result, data, warnings, status, exception, error)` (data and warnings are
+/// lists, or None when there are none), with state one of
 /// PENDING, CREATED, COMPLETE, FAILED.
 fn outcome_tuple(py: Python<'_>, id: u64, s: &RunState) -> PyResult<Py<PyAny>> {
     let bytes = |b: &Option<Bytes>| b.as_ref().map(|b| PyBytes::new(py, b).unbind());
+    // None rather than an empty list: most jobs send no data or warnings.
     let list = |v: &[Bytes]| {
-        v.iter()
-            .map(|b| PyBytes::new(py, b).unbind())
-            .collect::<Vec<_>>()
+        (!v.is_empty()).then(|| {
+            v.iter()
+                .map(|b| PyBytes::new(py, b).unbind())
+                .collect::<Vec<_>>()
+        })
     };
     let state = match (&s.outcome, &s.handle) {
         (Some(Outcome::Complete(_)), _) => "COMPLETE",
@@ -303,17 +307,24 @@ impl Client {
         };
         let inner = &self.inner;
         // The job records collect what happens; the events themselves are not needed here.
-        let wait = || {
+        // Jobs before `settled` are done (done-ness never reverts), so each check is O(1).
+        let mut settled = 0;
+        let mut wait = || {
             let mut client = lock(inner);
-            while !ids.iter().all(|id| client.job(*id).is_none_or(done)) {
-                if client.next_event()?.is_none() {
-                    break;
+            loop {
+                while ids
+                    .get(settled)
+                    .is_some_and(|id| client.job(*id).is_none_or(done))
+                {
+                    settled += 1;
+                }
+                if settled == ids.len() || client.next_event()?.is_none() {
+                    return Ok(());
                 }
             }
-            Ok(())
         };
         loop {
-            match py.detach(wait) {
+            match py.detach(&mut wait) {
                 Ok(()) => break,
                 Err(Error::Timeout(_)) => {
                     py.check_signals()?;
