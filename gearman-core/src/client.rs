@@ -835,8 +835,7 @@ impl Client {
                                 numerator,
                                 denominator,
                             } => {
-                                job.result.numerator = *numerator;
-                                job.result.denominator = *denominator;
+                                job.result.status = Some((*numerator, *denominator));
                             }
                             _ => {}
                         }

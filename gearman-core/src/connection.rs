@@ -179,7 +179,9 @@ impl Connection {
             return Ok(());
         }
         let buf = self.write_buf.split();
+        let mismatch = self.driver_mismatch();
         let written = match &mut self.stream {
+            _ if mismatch => Err(mismatch_error()),
             Stream::Tokio(stream) => stream.write_all(&buf).await,
             Stream::Polled(stream) => poll_driver::write_all(stream, &buf).await,
         };
@@ -274,6 +276,9 @@ impl Connection {
         if self.read_buf.capacity() - self.read_buf.len() < 4096 {
             self.read_buf.reserve(16 * 1024);
         }
+        if self.driver_mismatch() {
+            return Poll::Ready(Err(mismatch_error()));
+        }
         let spare = self.read_buf.spare_capacity_mut();
         let stream = match &mut self.stream {
             Stream::Tokio(stream) => stream,
@@ -305,6 +310,21 @@ impl Connection {
             Poll::Pending => Poll::Pending,
         }
     }
+}
+
+impl Connection {
+    /// Whether this connection is used under another driver than the one it was made for: it
+    /// would never be woken there.
+    fn driver_mismatch(&self) -> bool {
+        matches!(self.stream, Stream::Polled(_)) != poll_driver::active()
+    }
+}
+
+fn mismatch_error() -> io::Error {
+    io::Error::other(
+        "connection used outside the driver it was made under (a blocking facade's \
+         connection under tokio, or a tokio connection inside a blocking facade)",
+    )
 }
 
 /// Back-off bookkeeping for a server that failed: when it may be tried again.

@@ -169,8 +169,8 @@ pub struct JobResult {
     pub outcome: Option<Outcome>,
     pub data: Vec<Bytes>,
     pub warnings: Vec<Bytes>,
-    pub numerator: u64,
-    pub denominator: u64,
+    /// The last WORK_STATUS `(numerator, denominator)`, once one arrived.
+    pub status: Option<(u64, u64)>,
 }
 
 impl JobResult {
@@ -242,15 +242,28 @@ impl UniqueGenerator {
         let a = h.finish();
         h.write_u64(a);
         let b = h.finish();
-        let text = format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            (b >> 48) as u16 & 0x3fff | 0x8000,
-            b & 0xffff_ffff_ffff
-        );
-        Bytes::from(text)
+        // UUID version 4 layout, written without the formatting machinery (it is per job).
+        let mut text = [0u8; 36];
+        put_hex(&mut text[0..8], a >> 32);
+        text[8] = b'-';
+        put_hex(&mut text[9..13], (a >> 16) & 0xffff);
+        text[13] = b'-';
+        text[14] = b'4';
+        put_hex(&mut text[15..18], a & 0xfff);
+        text[18] = b'-';
+        put_hex(&mut text[19..23], (b >> 48) & 0x3fff | 0x8000);
+        text[23] = b'-';
+        put_hex(&mut text[24..36], b & 0xffff_ffff_ffff);
+        Bytes::copy_from_slice(&text)
+    }
+}
+
+/// Writes the low `out.len()` hex digits of `value` into `out`, most significant first.
+fn put_hex(out: &mut [u8], mut value: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for byte in out.iter_mut().rev() {
+        *byte = DIGITS[(value & 0xf) as usize];
+        value >>= 4;
     }
 }
 
@@ -265,6 +278,17 @@ mod tests {
         let b = generator.next_unique();
         let c = UniqueGenerator::new().next_unique();
         assert_eq!(a.len(), 36);
+        let text = std::str::from_utf8(&a).unwrap();
+        let groups: Vec<&str> = text.split('-').collect();
+        assert_eq!(
+            groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(groups[2].starts_with('4'));
+        assert!(matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+        assert!(text
+            .bytes()
+            .all(|c| c == b'-' || c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
         assert_ne!(a, b);
         assert_ne!(a, c);
     }

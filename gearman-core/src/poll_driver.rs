@@ -120,6 +120,10 @@ fn register_deadline(at: Instant) {
 
 /// Runs `future` until `deadline`; `None` if the deadline passed first. Under tokio (outside
 /// [`block_on`]) a future that is ready at once costs no timer.
+///
+/// Inside [`block_on`], a deadline that has passed still lets the sockets be checked once
+/// (a zero-timeout poll(2)), so a zero timeout reports what has already arrived, as a
+/// non-blocking call should.
 pub async fn timeout_at<F: Future>(deadline: Instant, future: F) -> Option<F::Output> {
     let mut future = pin!(future);
     if !active() {
@@ -128,12 +132,16 @@ pub async fn timeout_at<F: Future>(deadline: Instant, future: F) -> Option<F::Ou
         }
         return tokio::time::timeout_at(deadline.into(), future).await.ok();
     }
+    let mut checked_after_deadline = false;
     poll_fn(|cx| {
         if let Poll::Ready(output) = future.as_mut().poll(cx) {
             return Poll::Ready(Some(output));
         }
         if Instant::now() >= deadline {
-            return Poll::Ready(None);
+            if checked_after_deadline {
+                return Poll::Ready(None);
+            }
+            checked_after_deadline = true;
         }
         register_deadline(deadline);
         Poll::Pending
@@ -141,20 +149,34 @@ pub async fn timeout_at<F: Future>(deadline: Instant, future: F) -> Option<F::Ou
     .await
 }
 
-/// [`timeout_at`] `limit` from now.
+/// [`timeout_at`] `limit` from now; a limit too large to represent waits without one.
 pub async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
-    timeout_at(Instant::now() + limit, future).await
+    match deadline_after(limit) {
+        Some(deadline) => timeout_at(deadline, future).await,
+        None => Some(future.await),
+    }
+}
+
+/// The instant `limit` from now, or `None` when that is beyond what `Instant` can hold.
+pub fn deadline_after(limit: Duration) -> Option<Instant> {
+    Instant::now().checked_add(limit)
 }
 
 /// Connects a blocking-facade socket: every resolved address in turn within `limit`, then
-/// TCP_NODELAY and non-blocking mode.
+/// TCP_NODELAY and non-blocking mode. The host name is resolved on the caller's thread, as
+/// libgearman does (no thread may be started); the time that takes counts against `limit`, but
+/// a resolver slower than `limit` is only noticed once it answers.
 pub(crate) fn connect(host: &str, port: u16, limit: Duration) -> io::Result<TcpStream> {
-    let deadline = Instant::now() + limit;
+    let deadline = deadline_after(limit);
+    let timed_out = || io::Error::new(io::ErrorKind::TimedOut, "connect timed out");
     let mut last = io::Error::new(io::ErrorKind::NotFound, "host name resolved to no address");
     for addr in (host, port).to_socket_addrs()? {
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = match deadline {
+            Some(at) => at.saturating_duration_since(Instant::now()),
+            None => limit,
+        };
         if left.is_zero() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out"));
+            return Err(timed_out());
         }
         match TcpStream::connect_timeout(&addr, left) {
             Ok(stream) => {
@@ -252,6 +274,42 @@ mod tests {
         peer.read_exact(&mut got).unwrap();
         assert_eq!(&got, b"back");
         assert!(!active());
+    }
+
+    #[test]
+    fn a_passed_deadline_still_sees_what_has_arrived() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stream = connect("127.0.0.1", port, Duration::from_secs(5)).unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        peer.write_all(b"x").unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        // Like a connection that has just sent a request: wait for readability before reading.
+        let mut polled_before = false;
+        let read_after_wait = poll_fn(|_| {
+            if std::mem::replace(&mut polled_before, true) {
+                return Poll::Ready(());
+            }
+            wait_readable(&stream);
+            Poll::Pending
+        });
+        let past = Instant::now() - Duration::from_millis(1);
+        assert_eq!(block_on(timeout_at(past, read_after_wait)), Some(()));
+        // The byte is read although the deadline has passed; with nothing left, the wait ends.
+        let mut buf = [MaybeUninit::<u8>::uninit(); 16];
+        assert_eq!(
+            block_on(timeout_at(past, poll_fn(|_| poll_recv(&stream, &mut buf)))).map(|r| r.ok()),
+            Some(Some(1))
+        );
+        let started = Instant::now();
+        assert!(block_on(timeout_at(past, poll_fn(|_| poll_recv(&stream, &mut buf)))).is_none());
+        assert!(started.elapsed() < Duration::from_millis(500));
+    }
+
+    #[test]
+    fn a_limit_too_large_for_instant_means_no_limit() {
+        assert!(deadline_after(Duration::MAX).is_none());
+        assert_eq!(block_on(timeout(Duration::MAX, async { 7 })), Some(7));
     }
 
     #[test]

@@ -241,7 +241,10 @@ impl Worker {
             if let Some(conn) = server.conn.as_mut() {
                 conn.queue(PacketType::EchoReq, &[data]);
             }
-            let deadline = self.options.timeout.map(|t| Instant::now() + t);
+            let deadline = self
+                .options
+                .timeout
+                .and_then(crate::poll_driver::deadline_after);
             loop {
                 if let Some(reply) = self.echo_reply.take() {
                     return Ok(reply);
@@ -286,7 +289,10 @@ impl Worker {
         if self.servers.is_empty() {
             return Err(Error::NoServers);
         }
-        let deadline = self.options.timeout.map(|t| Instant::now() + t);
+        let deadline = self
+            .options
+            .timeout
+            .and_then(crate::poll_driver::deadline_after);
         loop {
             if let Some(job) = self.assigned.pop_front() {
                 return Ok(job);
@@ -377,10 +383,12 @@ impl Worker {
     /// Flushes, then handles one packet, one connection failure, or a reconnect deadline.
     async fn pump(&mut self, deadline: Option<Instant>, grabbing: bool) -> Result<(), Error> {
         self.flush_all().await;
+        // Only a grab reconnects (echo does not), so only a grab wakes up for it; a past retry
+        // time would otherwise end every wait at once.
         let reconnect_at = self
             .servers
             .iter()
-            .filter(|s| s.conn.is_none())
+            .filter(|s| grabbing && s.conn.is_none())
             .filter_map(|s| s.backoff.retry_at())
             .min();
         let wake_at = match (deadline, reconnect_at) {

@@ -85,7 +85,7 @@ fn foreground_job_streams_data_warnings_and_status(kind: Kind) {
     );
     assert_eq!(result.data, vec![Bytes::from("partial")]);
     assert_eq!(result.warnings, vec![Bytes::from("careful")]);
-    assert_eq!((result.numerator, result.denominator), (1, 2));
+    assert_eq!(result.status, Some((1, 2)));
     assert!(result.handle.unwrap().starts_with(b"H:"));
     w.join().unwrap();
 }

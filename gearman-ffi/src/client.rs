@@ -428,11 +428,17 @@ impl ClientImpl {
         };
         // Like libgearman, the handle of a `do` is only known while it runs.
         self.do_handle = CString::default();
-        self.do_status = (result.numerator as u32, result.denominator as u32);
+        let (numerator, denominator) = result.status.unwrap_or_default();
+        self.do_status = (numerator as u32, denominator as u32);
         match result.outcome {
             Some(Outcome::Complete(last)) => {
-                let mut all: Vec<u8> = result.data.iter().flat_map(|d| d.iter().copied()).collect();
-                all.extend_from_slice(&last);
+                let all = if result.data.is_empty() {
+                    last
+                } else {
+                    let mut all: Vec<u8> = result.data.concat();
+                    all.extend_from_slice(&last);
+                    all.into()
+                };
                 set(GEARMAN_SUCCESS);
                 if !result_size.is_null() {
                     unsafe { *result_size = all.len() };

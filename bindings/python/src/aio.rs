@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use gearman_core::{
@@ -19,16 +18,11 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use tokio::sync::Mutex;
-use tokio::time::Instant;
 
-use crate::{outcome_tuple, request_of, servers, to_py, JobSpec, RunState};
+use crate::{deadline_of, outcome_tuple, request_of, servers, to_py, JobSpec, RunState};
 
 fn py_error(error: &Error) -> PyErr {
     Python::attach(|py| to_py(py, error))
-}
-
-fn deadline(timeout: Option<f64>) -> Option<Instant> {
-    timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)))
 }
 
 /// Awaitable client: `run` is the async twin of `Client.run`.
@@ -66,7 +60,7 @@ impl AsyncClient {
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.inner.clone();
-        let until = deadline(timeout);
+        let until = deadline_of(timeout);
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let ids = {
                 let mut c = client.lock().await;
@@ -90,7 +84,7 @@ impl AsyncClient {
                     break c;
                 }
                 let step = match until {
-                    Some(at) => match tokio::time::timeout_at(at, c.next_event()).await {
+                    Some(at) => match tokio::time::timeout_at(at.into(), c.next_event()).await {
                         Ok(step) => step,
                         Err(_) => break c,
                     },
@@ -255,11 +249,11 @@ impl AsyncWorker {
         let worker = self.inner.clone();
         let jobs = self.jobs.clone();
         let next_token = self.next_token.clone();
-        let until = deadline(timeout);
+        let until = deadline_of(timeout);
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let mut w = worker.lock().await;
             let grabbed = match until {
-                Some(at) => match tokio::time::timeout_at(at, w.grab_job()).await {
+                Some(at) => match tokio::time::timeout_at(at.into(), w.grab_job()).await {
                     Ok(grabbed) => grabbed,
                     Err(_) => return Ok(None),
                 },

@@ -51,6 +51,18 @@ fn to_py(py: Python<'_>, error: &Error) -> PyErr {
     }
 }
 
+/// A timeout in seconds from Python: negative or NaN is 0, beyond what a `Duration` holds is
+/// `Duration::MAX` (no limit).
+fn duration_of(seconds: f64) -> Duration {
+    Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::MAX)
+}
+
+/// When a wait of `timeout` seconds from now ends; `None` for no timeout (or one too far away
+/// to represent).
+fn deadline_of(timeout: Option<f64>) -> Option<Instant> {
+    timeout.and_then(|t| gearman_core::poll_driver::deadline_after(duration_of(t)))
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -62,7 +74,7 @@ fn sliced<T: Send>(
     timeout: Option<f64>,
     mut op: impl FnMut() -> Result<T, Error> + Send,
 ) -> PyResult<Option<T>> {
-    let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
+    let deadline = deadline_of(timeout);
     loop {
         match py.detach(&mut op) {
             Ok(value) => return Ok(Some(value)),
@@ -103,8 +115,7 @@ impl RunState {
             handle: result.handle,
             data: result.data,
             warnings: result.warnings,
-            status: (result.numerator != 0 || result.denominator != 0)
-                .then_some((result.numerator, result.denominator)),
+            status: result.status,
             outcome: result.outcome,
         }
     }
@@ -301,7 +312,7 @@ impl Client {
             });
             ids.extend(submitted.map_err(|e| to_py(py, &e))?);
         }
-        let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
+        let deadline = deadline_of(timeout);
         let done = |r: &JobResult| {
             r.outcome.is_some() || ((background || !wait_until_complete) && r.handle.is_some())
         };
@@ -311,6 +322,9 @@ impl Client {
         let mut settled = 0;
         let mut wait = || {
             let mut client = lock(inner);
+            // Back to Python at least once a slice, even while events keep coming, so that
+            // signals and the deadline are checked.
+            let slice_end = Instant::now() + SLICE;
             loop {
                 while ids
                     .get(settled)
@@ -318,7 +332,13 @@ impl Client {
                 {
                     settled += 1;
                 }
-                if settled == ids.len() || client.next_event()?.is_none() {
+                if settled == ids.len() {
+                    return Ok(());
+                }
+                if Instant::now() >= slice_end {
+                    return Err(Error::Timeout(SLICE));
+                }
+                if client.next_event()?.is_none() {
                     return Ok(());
                 }
             }
@@ -403,7 +423,7 @@ fn with_timeout<T: Send>(
     timeout: Option<f64>,
     op: impl FnOnce(&mut BlockingClient) -> Result<T, Error> + Send,
 ) -> PyResult<Option<T>> {
-    let limit = Duration::from_secs_f64(timeout.unwrap_or(30.0).max(0.001));
+    let limit = duration_of(timeout.unwrap_or(30.0)).max(Duration::from_millis(1));
     let result = py.detach(|| {
         let mut client = lock(inner);
         client.inner_mut().options_mut().timeout = Some(limit);
@@ -568,7 +588,7 @@ impl Admin {
     #[new]
     fn new(py: Python<'_>, host: String, port: u16, timeout: f64) -> PyResult<Self> {
         let addr = ServerAddr::new(host, port);
-        let limit = Duration::from_secs_f64(timeout.max(0.001));
+        let limit = duration_of(timeout).max(Duration::from_millis(1));
         let admin = py
             .detach(|| BlockingAdminClient::connect(&addr, limit))
             .map_err(|e| to_py(py, &e))?;

@@ -215,6 +215,22 @@ def test_bad_arguments_raise_clear_errors(our_server):
     assert request.complete
 
 
+def test_huge_and_odd_timeouts_are_no_crash(our_server, workers):
+    """Timeouts beyond what the clock can represent mean no limit; NaN and negatives mean now."""
+    workers.start(our_server)
+    wait_for_worker(our_server, "reverse")
+    c = client(our_server)
+    for timeout in (1e300, float("inf")):
+        assert c.submit_job("reverse", b"abc", poll_timeout=timeout).result == b"cba"
+        request = c.submit_job("reverse", b"x", background=True, poll_timeout=timeout)
+        assert c.get_job_status(request, poll_timeout=timeout).status["known"] in (True, False)
+    admin = gearman.GearmanAdminClient(our_server.hosts, poll_timeout=1e300)
+    assert admin.get_version()
+    for timeout in (float("nan"), -5):
+        request = c.submit_job("reverse", b"late", poll_timeout=timeout)
+        assert request.timed_out or request.result == b"etal"
+
+
 def pygearman_python():
     python = ROOT / "target" / "peers" / "venv-pygearman" / "bin" / "python"
     if not python.exists():
