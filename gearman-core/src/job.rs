@@ -181,6 +181,18 @@ impl JobResult {
             _ => None,
         }
     }
+
+    /// What libgearman's `do` returns for a completed job: the WORK_DATA chunks followed by the
+    /// WORK_COMPLETE payload.
+    pub fn data_then_result(&self) -> Option<Bytes> {
+        let last = self.result()?;
+        if self.data.is_empty() {
+            return Some(last.clone());
+        }
+        let mut all = self.data.concat();
+        all.extend_from_slice(last);
+        Some(all.into())
+    }
 }
 
 /// A server's answer to GET_STATUS or GET_STATUS_UNIQUE.
@@ -291,6 +303,17 @@ mod tests {
             .all(|c| c == b'-' || c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
         assert_ne!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn data_chunks_come_before_the_result() {
+        let mut result = JobResult {
+            data: vec![Bytes::from("a"), Bytes::from("b")],
+            ..JobResult::default()
+        };
+        assert_eq!(result.data_then_result(), None);
+        result.outcome = Some(Outcome::Complete(Bytes::from("c")));
+        assert_eq!(result.data_then_result().as_deref(), Some(&b"abc"[..]));
     }
 
     #[test]

@@ -431,14 +431,8 @@ impl ClientImpl {
         let (numerator, denominator) = result.status.unwrap_or_default();
         self.do_status = (numerator as u32, denominator as u32);
         match result.outcome {
-            Some(Outcome::Complete(last)) => {
-                let all = if result.data.is_empty() {
-                    last
-                } else {
-                    let mut all: Vec<u8> = result.data.concat();
-                    all.extend_from_slice(&last);
-                    all.into()
-                };
+            Some(Outcome::Complete(_)) => {
+                let all = result.data_then_result().unwrap_or_default();
                 set(GEARMAN_SUCCESS);
                 if !result_size.is_null() {
                     unsafe { *result_size = all.len() };

@@ -7,7 +7,7 @@
 use std::cell::{RefCell, RefMut};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use ext_php_rs::convert::IntoZval;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendClassObject, Zval};
@@ -132,14 +132,9 @@ impl GearmanClient {
                 // libgearman forgets a foreground job's handle once the job is done.
                 state.last_handle = Bytes::new();
                 match result.outcome {
-                    Some(Outcome::Complete(last)) => {
+                    Some(Outcome::Complete(_)) => {
                         state.last.succeed();
-                        let mut out = BytesMut::new();
-                        for chunk in &result.data {
-                            out.extend_from_slice(chunk);
-                        }
-                        out.extend_from_slice(&last);
-                        bytes_zval(&out)
+                        bytes_zval(&result.data_then_result().unwrap_or_default())
                     }
                     Some(Outcome::Failed) => {
                         state.last.code = return_code::WORK_FAIL;
