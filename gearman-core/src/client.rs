@@ -386,6 +386,16 @@ impl Client {
         Some(entry.result)
     }
 
+    /// A job's record for a caller that stops waiting for it: taken (and forgotten) when the
+    /// job is final, a copy when it is not (it stays tracked, so its events keep arriving).
+    pub fn take_final_or_copy(&mut self, id: JobId) -> Option<JobResult> {
+        match self.jobs.get(&id) {
+            Some(job) if job.is_done() => self.take(id),
+            Some(job) => Some(job.result.clone()),
+            None => None,
+        }
+    }
+
     /// Sends everything queued to every server.
     pub async fn flush(&mut self) -> Result<(), Error> {
         for i in 0..self.servers.len() {

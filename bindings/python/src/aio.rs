@@ -11,15 +11,15 @@ use std::sync::{Arc, Mutex as SyncMutex};
 
 use bytes::Bytes;
 use gearman_core::{
-    AssignedJob, Client as CoreClient, ClientOptions, Error, GrabMode, Worker as CoreWorker,
-    WorkerOptions,
+    AssignedJob, Client as CoreClient, ClientOptions, Error, GrabMode, JobResult,
+    Worker as CoreWorker, WorkerOptions,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use tokio::sync::Mutex;
 
-use crate::{deadline_of, outcome_tuple, request_of, servers, to_py, JobSpec, RunState};
+use crate::{deadline_of, outcome_tuple, request_of, run_is_settled, servers, to_py, JobSpec};
 
 fn py_error(error: &Error) -> PyErr {
     Python::attach(|py| to_py(py, error))
@@ -73,10 +73,8 @@ impl AsyncClient {
                 ids
             };
             let done = |c: &CoreClient, id: &u64| {
-                c.job(*id).is_none_or(|r| {
-                    r.outcome.is_some()
-                        || ((background || !wait_until_complete) && r.handle.is_some())
-                })
+                c.job(*id)
+                    .is_none_or(|r| run_is_settled(r, background, wait_until_complete))
             };
             let mut c = loop {
                 let mut c = client.lock().await;
@@ -96,23 +94,15 @@ impl AsyncClient {
                     Err(e) => return Err(py_error(&e)),
                 }
             };
-            let states: Vec<(u64, RunState)> = ids
+            let results: Vec<(u64, JobResult)> = ids
                 .iter()
-                .map(|&id| {
-                    let finished = c.job(id).is_some_and(|r| r.outcome.is_some());
-                    let result = if finished {
-                        c.take(id)
-                    } else {
-                        c.job(id).cloned()
-                    };
-                    (id, RunState::from_result(result.unwrap_or_default()))
-                })
+                .map(|&id| (id, c.take_final_or_copy(id).unwrap_or_default()))
                 .collect();
             drop(c);
             Python::attach(|py| {
-                states
+                results
                     .iter()
-                    .map(|(id, s)| outcome_tuple(py, *id, s))
+                    .map(|(id, r)| outcome_tuple(py, *id, r))
                     .collect::<PyResult<Vec<_>>>()
             })
         })

@@ -98,34 +98,16 @@ fn servers(list: Vec<(String, u16)>) -> Vec<ServerAddr> {
 /// A job for `Client::run`: `(function, data, unique, priority)`.
 type JobSpec = (Vec<u8>, Vec<u8>, Option<Vec<u8>>, i32);
 
-/// What `Client::run` reports about one job.
-#[derive(Default)]
-struct RunState {
-    handle: Option<Bytes>,
-    data: Vec<Bytes>,
-    warnings: Vec<Bytes>,
-    status: Option<(u64, u64)>,
-    outcome: Option<Outcome>,
-}
-
-impl RunState {
-    /// What the client recorded about a job.
-    fn from_result(result: JobResult) -> RunState {
-        RunState {
-            handle: result.handle,
-            data: result.data,
-            warnings: result.warnings,
-            status: result.status,
-            outcome: result.outcome,
-        }
-    }
+/// Whether `Client::run` (and its async twin) has finished waiting for a job.
+fn run_is_settled(r: &JobResult, background: bool, wait_until_complete: bool) -> bool {
+    r.outcome.is_some() || ((background || !wait_until_complete) && r.handle.is_some())
 }
 
 /// One job's outcome for the Python side:
 /// `(id, handle, state, result, data, warnings, status, exception, error)` (data and warnings are
 /// lists, or None when there are none), with state one of
 /// PENDING, CREATED, COMPLETE, FAILED.
-fn outcome_tuple(py: Python<'_>, id: u64, s: &RunState) -> PyResult<Py<PyAny>> {
+fn outcome_tuple(py: Python<'_>, id: u64, s: &JobResult) -> PyResult<Py<PyAny>> {
     let bytes = |b: &Option<Bytes>| b.as_ref().map(|b| PyBytes::new(py, b).unbind());
     // None rather than an empty list: most jobs send no data or warnings.
     let list = |v: &[Bytes]| {
@@ -313,9 +295,7 @@ impl Client {
             ids.extend(submitted.map_err(|e| to_py(py, &e))?);
         }
         let deadline = deadline_of(timeout);
-        let done = |r: &JobResult| {
-            r.outcome.is_some() || ((background || !wait_until_complete) && r.handle.is_some())
-        };
+        let done = |r: &JobResult| run_is_settled(r, background, wait_until_complete);
         let inner = &self.inner;
         // The job records collect what happens; the events themselves are not needed here.
         // Jobs before `settled` are done (done-ness never reverts), so each check is O(1).
@@ -358,13 +338,8 @@ impl Client {
         let mut client = lock(inner);
         ids.iter()
             .map(|&id| {
-                let finished = client.job(id).is_some_and(|r| r.outcome.is_some());
-                let result = if finished {
-                    client.take(id)
-                } else {
-                    client.job(id).cloned()
-                };
-                outcome_tuple(py, id, &RunState::from_result(result.unwrap_or_default()))
+                let result = client.inner_mut().take_final_or_copy(id);
+                outcome_tuple(py, id, &result.unwrap_or_default())
             })
             .collect()
     }
