@@ -151,8 +151,7 @@ impl GearmanClient {
                     Some(Outcome::Queued) | None => {
                         state
                             .last
-                            .set(return_code::UNKNOWN_STATE, call, "the job did not finish");
-                        state.last.warn_last();
+                            .warn(return_code::UNKNOWN_STATE, call, "the job did not finish");
                         bytes_zval(b"")
                     }
                 }
@@ -361,8 +360,7 @@ impl GearmanClient {
             if !is_quiet(code) {
                 state
                     .last
-                    .set(code, "runTasks", "a task callback returned this code");
-                state.last.warn_last();
+                    .warn(code, "runTasks", "a task callback returned this code");
                 return Err(());
             }
         }
@@ -711,8 +709,7 @@ impl GearmanClient {
             match servers::resolve(host.as_ref().map(PhpBytes::as_bytes), port.unwrap_or(0)) {
                 Ok(addr) => addr,
                 Err(e) => {
-                    state.last.set(return_code::GETADDRINFO, call, &e);
-                    state.last.warn_last();
+                    state.last.warn(return_code::GETADDRINFO, call, &e);
                     return Ok(false);
                 }
             }
@@ -745,8 +742,7 @@ impl GearmanClient {
                     }
                 }
                 Err(e) => {
-                    state.last.set(return_code::GETADDRINFO, call, &e);
-                    state.last.warn_last();
+                    state.last.warn(return_code::GETADDRINFO, call, &e);
                     return Ok(false);
                 }
             }
@@ -850,12 +846,11 @@ impl GearmanClient {
                 true
             }
             Ok(_) => {
-                state.last.set(
+                state.last.warn(
                     return_code::ECHO_DATA_CORRUPTION,
                     call,
                     "the echo reply differs from the request",
                 );
-                state.last.warn_last();
                 false
             }
             Err(e) => {

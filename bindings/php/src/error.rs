@@ -53,6 +53,13 @@ impl LastError {
         code
     }
 
+    /// Records `code` as [`LastError::set`] does and prints it as an E_WARNING.
+    pub fn warn(&mut self, code: i32, call: &str, detail: &str) -> i32 {
+        self.set(code, call, detail);
+        self.warn_last();
+        code
+    }
+
     pub fn record_error(&mut self, call: &str, error: &Error) -> i32 {
         let code = self.set(return_code::of_error(error), call, &error.to_string());
         self.errno = return_code::errno_of(error);

@@ -148,8 +148,7 @@ impl GearmanWorker {
             }
             Err(e) => {
                 if let Some(mut state) = self.state(call) {
-                    state.last.set(return_code::GETADDRINFO, call, &e);
-                    state.last.warn_last();
+                    state.last.warn(return_code::GETADDRINFO, call, &e);
                 }
                 return Ok(false);
             }
@@ -215,12 +214,11 @@ impl GearmanWorker {
                 let _ = core.send_fail(&job);
             }
             if let Some(mut state) = self.state(call) {
-                state.last.set(
+                state.last.warn(
                     return_code::INVALID_FUNCTION_NAME,
                     call,
                     "a job arrived for a function without a callback",
                 );
-                state.last.warn_last();
             }
             return false;
         };
@@ -458,12 +456,11 @@ impl GearmanWorker {
             if known {
                 state.last.succeed();
             } else {
-                state.last.set(
+                state.last.warn(
                     return_code::NO_REGISTERED_FUNCTION,
                     call,
                     "the function is not registered",
                 );
-                state.last.warn_last();
             }
         }
         known
@@ -482,12 +479,11 @@ impl GearmanWorker {
             if any {
                 state.last.succeed();
             } else {
-                state.last.set(
+                state.last.warn(
                     return_code::NO_REGISTERED_FUNCTIONS,
                     call,
                     "no functions are registered",
                 );
-                state.last.warn_last();
             }
         }
         any
@@ -566,12 +562,11 @@ impl GearmanWorker {
             }
             Ok(_) => {
                 if let Some(mut state) = self.state(call) {
-                    state.last.set(
+                    state.last.warn(
                         return_code::ECHO_DATA_CORRUPTION,
                         call,
                         "the echo reply differs from the request",
                     );
-                    state.last.warn_last();
                 }
                 false
             }
