@@ -21,6 +21,22 @@ start_gearmand() {
 
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
+# Runs `run_theirs INFLIGHT JOBS` and `run_ours INFLIGHT JOBS` (defined by the caller, each
+# printing "jobs/s cpu-µs") $rounds times, alternating, for 1 and for 100 jobs in flight, and
+# prints a table row for each.
+compare_rows() { # row-format
+  local spec row_format=$1
+  for spec in "1 $single" "100 $many"; do
+    set -- $spec
+    : >"$dir/theirs"; : >"$dir/ours"
+    for _ in $(seq "$rounds"); do
+      run_theirs "$1" "$2" >>"$dir/theirs"
+      run_ours "$1" "$2" >>"$dir/ours"
+    done
+    print_row "$1 ($2 jobs) x$rounds" "$row_format"
+  done
+}
+
 # Prints one table row from the runs in $dir/theirs and $dir/ours ("jobs/s cpu-µs" per line).
 print_row() { # label format
   local t_rate t_cpu o_rate o_cpu

@@ -16,13 +16,7 @@ for _ in 1 2; do php -n $ours bench/php/worker.php "$port" & pids+=($!); done
 sleep 0.5
 printf '\nPHP client benchmark: bench/php/load.php under each extension, same server (ours) and workers\n'
 printf '%-24s %15s %12s %17s %13s %10s\n' "in flight" "php-gearman j/s" "ours j/s" "php-gearman µs/job" "ours µs/job" "CPU ratio"
-for spec in "1 $single" "100 $many"; do
-  set -- $spec
-  : >"$dir/theirs"; : >"$dir/ours"
-  for _ in $(seq "$rounds"); do
-    php -n $theirs bench/php/load.php "$port" "$1" "$2" >>"$dir/theirs"
-    php -n $ours bench/php/load.php "$port" "$1" "$2" >>"$dir/ours"
-  done
-  print_row "$1 ($2 jobs) x$rounds" '%-24s %15s %12s %17s %13s %9.2fx\n'
-done
+run_theirs() { php -n $theirs bench/php/load.php "$port" "$1" "$2"; }
+run_ours() { php -n $ours bench/php/load.php "$port" "$1" "$2"; }
+compare_rows '%-24s %15s %12s %17s %13s %9.2fx\n'
 echo "(medians of the rounds; µs/job = client CPU time, user + sys; CPU ratio = ours / php-gearman, lower is better)"

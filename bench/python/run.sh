@@ -16,13 +16,7 @@ ours=target/pyenv/bin/python
 theirs=target/peers/venv-pygearman/bin/python
 printf '\nPython client benchmark: bench/python/load.py under each module, same server and workers\n'
 printf '%-22s %14s %14s %16s %14s %10s\n' "in flight" "pygearman j/s" "ours j/s" "pygearman µs/job" "ours µs/job" "CPU ratio"
-for spec in "1 $single" "100 $many"; do
-  set -- $spec
-  : >"$dir/theirs"; : >"$dir/ours"
-  for _ in $(seq "$rounds"); do
-    (cd "$dir" && "$root/$theirs" "$root/bench/python/load.py" "$port" "$1" "$2") >>"$dir/theirs"
-    (cd "$dir" && "$root/$ours" "$root/bench/python/load.py" "$port" "$1" "$2") >>"$dir/ours"
-  done
-  print_row "$1 ($2 jobs) x$rounds" '%-22s %14s %14s %16s %14s %9.2fx\n'
-done
+run_theirs() { (cd "$dir" && "$root/$theirs" "$root/bench/python/load.py" "$port" "$1" "$2"); }
+run_ours() { (cd "$dir" && "$root/$ours" "$root/bench/python/load.py" "$port" "$1" "$2"); }
+compare_rows '%-22s %14s %14s %16s %14s %9.2fx\n'
 echo "(medians of the rounds; µs/job = client CPU time, user + sys; CPU ratio = ours / pygearman, lower is better)"
