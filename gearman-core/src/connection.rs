@@ -153,6 +153,12 @@ impl Connection {
         Ok(stream)
     }
 
+    /// Whether this connection is used under another driver than the one it was made for: it
+    /// would never be woken there.
+    fn driver_mismatch(&self) -> bool {
+        matches!(self.stream, Stream::Polled(_)) != poll_driver::active()
+    }
+
     /// The server this connection talks to.
     pub fn addr(&self) -> &ServerAddr {
         &self.addr
@@ -309,14 +315,6 @@ impl Connection {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => Poll::Pending,
         }
-    }
-}
-
-impl Connection {
-    /// Whether this connection is used under another driver than the one it was made for: it
-    /// would never be woken there.
-    fn driver_mismatch(&self) -> bool {
-        matches!(self.stream, Stream::Polled(_)) != poll_driver::active()
     }
 }
 
