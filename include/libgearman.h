@@ -426,13 +426,13 @@ gearman_client_st *gearman_client_clone(gearman_client_st *destination,
 
 void gearman_client_free(gearman_client_st *client);
 
-const char *gearman_client_error(gearman_client_st *client);
+const char *gearman_client_error(const gearman_client_st *client);
 
-gearman_return_t gearman_client_error_code(gearman_client_st *client);
+gearman_return_t gearman_client_error_code(const gearman_client_st *client);
 
-int gearman_client_errno(gearman_client_st *client);
+int gearman_client_errno(const gearman_client_st *client);
 
-gearman_client_options_t gearman_client_options(gearman_client_st *client);
+gearman_client_options_t gearman_client_options(const gearman_client_st *client);
 
 bool gearman_client_has_option(gearman_client_st *client, gearman_client_options_t option);
 
@@ -446,7 +446,7 @@ int gearman_client_timeout(gearman_client_st *client);
 
 void gearman_client_set_timeout(gearman_client_st *client, int timeout);
 
-void *gearman_client_context(gearman_client_st *client);
+void *gearman_client_context(const gearman_client_st *client);
 
 void gearman_client_set_context(gearman_client_st *client, void *context);
 
@@ -459,28 +459,29 @@ void gearman_client_set_log_fn(gearman_client_st *client,
                                gearman_verbose_t _verbose);
 
 /*
- Accepted; results handed to the caller always come from malloc().
+ `gearman_client_do*()` results come from this function (`fn(size + 1, context)`).
  */
 void gearman_client_set_workload_malloc_fn(gearman_client_st *client,
-                                           gearman_malloc_fn *_function,
-                                           void *_context);
+                                           gearman_malloc_fn *function,
+                                           void *context);
 
 /*
- Accepted; results handed to the caller are released with free().
+ Registers the function that releases what the malloc function gave.
  */
 void gearman_client_set_workload_free_fn(gearman_client_st *client,
-                                         gearman_free_fn *_function,
-                                         void *_context);
+                                         gearman_free_fn *function,
+                                         void *context);
 
 /*
- Accepted; the library allocates with malloc().
+ The malloc and free functions are used as the workload functions are; this library has no
+ other allocations to route through realloc and calloc.
  */
 gearman_return_t gearman_client_set_memory_allocators(gearman_client_st *client,
-                                                      gearman_malloc_fn *_malloc,
-                                                      gearman_free_fn *_free,
+                                                      gearman_malloc_fn *malloc,
+                                                      gearman_free_fn *free,
                                                       gearman_realloc_fn *_realloc,
                                                       gearman_calloc_fn *_calloc,
-                                                      void *_context);
+                                                      void *context);
 
 /*
  TLS is not supported by this build: asking for it is recorded and refused at connect.
@@ -514,7 +515,7 @@ gearman_return_t gearman_client_set_identifier(gearman_client_st *client,
                                                const char *id,
                                                size_t size);
 
-bool gearman_client_has_tasks(gearman_client_st *client);
+bool gearman_client_has_tasks(const gearman_client_st *client);
 
 bool gearman_client_has_active_tasks(gearman_client_st *client);
 
@@ -785,7 +786,11 @@ gearman_return_t gearman_result_store_value(gearman_result_st *r, const void *va
 
 void gearman_result_store_integer(gearman_result_st *r, int64_t value);
 
+void gearman_task_free(gearman_task_st *task);
+
 void *gearman_task_context(const gearman_task_st *task);
+
+void gearman_task_set_context(gearman_task_st *task, void *context);
 
 const char *gearman_task_function_name(const gearman_task_st *task);
 
@@ -817,10 +822,6 @@ const char *gearman_task_strstate(const gearman_task_st *task);
 
 gearman_string_t gearman_task_exception(const gearman_task_st *task);
 
-void gearman_task_free(gearman_task_st *task);
-
-void gearman_task_set_context(gearman_task_st *task, void *context);
-
 /*
  Transfers the current payload to the caller, who `free()`s it.
  */
@@ -844,6 +845,9 @@ size_t gearman_task_send_workload(gearman_task_st *_task,
                                   size_t _size,
                                   gearman_return_t *ret_ptr);
 
+/*
+ The result of a task run by `gearman_execute`; it lives as long as the task.
+ */
 gearman_result_st *gearman_task_result(gearman_task_st *task);
 
 /*
@@ -858,11 +862,11 @@ gearman_worker_st *gearman_worker_clone(gearman_worker_st *destination,
 
 void gearman_worker_free(gearman_worker_st *worker);
 
-const char *gearman_worker_error(gearman_worker_st *worker);
+const char *gearman_worker_error(const gearman_worker_st *worker);
 
 int gearman_worker_errno(gearman_worker_st *worker);
 
-gearman_worker_options_t gearman_worker_options(gearman_worker_st *worker);
+gearman_worker_options_t gearman_worker_options(const gearman_worker_st *worker);
 
 void gearman_worker_set_options(gearman_worker_st *worker, gearman_worker_options_t options);
 
@@ -874,7 +878,7 @@ int gearman_worker_timeout(gearman_worker_st *worker);
 
 void gearman_worker_set_timeout(gearman_worker_st *worker, int timeout);
 
-void *gearman_worker_context(gearman_worker_st *worker);
+void *gearman_worker_context(const gearman_worker_st *worker);
 
 void gearman_worker_set_context(gearman_worker_st *worker, void *context);
 
@@ -887,28 +891,28 @@ void gearman_worker_set_log_fn(gearman_worker_st *worker,
                                gearman_verbose_t _verbose);
 
 /*
- Accepted; workloads handed to the caller always come from malloc().
+ Workloads handed to the caller (`gearman_job_take_workload`) come from this function.
  */
 void gearman_worker_set_workload_malloc_fn(gearman_worker_st *worker,
-                                           gearman_malloc_fn *_function,
-                                           void *_context);
+                                           gearman_malloc_fn *function,
+                                           void *context);
 
 /*
- Accepted; workloads handed to the caller are released with free().
+ Results of `gearman_worker_fn` callbacks are released with this function (else `free()`).
  */
 void gearman_worker_set_workload_free_fn(gearman_worker_st *worker,
-                                         gearman_free_fn *_function,
-                                         void *_context);
+                                         gearman_free_fn *function,
+                                         void *context);
 
 /*
- Accepted; the library allocates with malloc().
+ The malloc and free functions are used as the workload functions are.
  */
 gearman_return_t gearman_worker_set_memory_allocators(gearman_worker_st *worker,
-                                                      gearman_malloc_fn *_malloc,
-                                                      gearman_free_fn *_free,
+                                                      gearman_malloc_fn *malloc,
+                                                      gearman_free_fn *free,
                                                       gearman_realloc_fn *_realloc,
                                                       gearman_calloc_fn *_calloc,
-                                                      void *_context);
+                                                      void *context);
 
 /*
  TLS is not supported by this build; asking for it is recorded.
@@ -932,6 +936,9 @@ void gearman_worker_remove_servers(gearman_worker_st *worker);
  */
 gearman_return_t gearman_worker_wait(gearman_worker_st *worker);
 
+/*
+ Registers a function for `grab_job` (no callback: `work()` fails its jobs).
+ */
 gearman_return_t gearman_worker_register(gearman_worker_st *worker,
                                          const char *function_name,
                                          uint32_t timeout);
@@ -1005,16 +1012,20 @@ gearman_return_t gearman_job_send_exception(gearman_job_st *job,
 
 gearman_return_t gearman_job_send_fail(gearman_job_st *job);
 
-const char *gearman_job_handle(gearman_job_st *job);
+const char *gearman_job_handle(const gearman_job_st *job);
 
-const char *gearman_job_function_name(gearman_job_st *job);
+const char *gearman_job_function_name(const gearman_job_st *job);
 
-const char *gearman_job_unique(gearman_job_st *job);
+const char *gearman_job_unique(const gearman_job_st *job);
 
-const void *gearman_job_workload(gearman_job_st *job);
+const void *gearman_job_workload(const gearman_job_st *job);
 
-size_t gearman_job_workload_size(gearman_job_st *job);
+size_t gearman_job_workload_size(const gearman_job_st *job);
 
+/*
+ Transfers the workload to the caller, in memory from the worker's malloc function (or
+ `malloc`), for the matching free.
+ */
 void *gearman_job_take_workload(gearman_job_st *job, size_t *data_size);
 
 const char *gearman_job_error(gearman_job_st *job);

@@ -108,6 +108,12 @@ impl BlockingClient {
     pub fn request_ack(&mut self, kind: PacketType, arg: &[u8]) -> Result<(), Error> {
         block_on(self.client.request_ack(kind, arg))
     }
+
+    /// libgearman 1.1's `cancel_job`: WORK_FAIL for `handle` sent as a client, which servers
+    /// answer with an ERROR (JOB_NOT_FOUND); the caller reports that answer.
+    pub fn send_work_fail_as_client(&mut self, handle: &[u8]) -> Result<(), Error> {
+        self.request_ack(PacketType::WorkFail, handle)
+    }
 }
 
 /// How a job handler says the job did not succeed.

@@ -4,6 +4,7 @@
 //! - [`admin`]: the text admin protocol's commands and replies;
 //! - [`connection`]: TCP connections with TCP_NODELAY, timeouts and back-off;
 //! - [`client`], [`worker`], [`admin_client`]: async, on tokio, spawning no tasks;
+//! - [`libgearman`]: libgearman 1.1's client/worker/task model, shared by the C ABI and PHP;
 //! - [`blocking`]: blocking facades that start no threads (safe to create after `fork()`),
 //!   driven by [`poll_driver`] without a runtime.
 //!
@@ -23,6 +24,7 @@ pub mod client;
 pub mod connection;
 pub mod error;
 pub mod job;
+pub mod libgearman;
 pub mod poll_driver;
 pub mod protocol;
 pub mod return_code;

@@ -4,92 +4,75 @@
 use crate::error::Error;
 use crate::protocol::ProtocolError;
 
-pub const SUCCESS: i32 = 0;
-pub const IO_WAIT: i32 = 1;
-pub const INVALID_MAGIC: i32 = 8;
-pub const INVALID_COMMAND: i32 = 9;
-pub const INVALID_PACKET: i32 = 10;
-pub const UNEXPECTED_PACKET: i32 = 11;
-pub const GETADDRINFO: i32 = 12;
-pub const NO_SERVERS: i32 = 13;
-pub const LOST_CONNECTION: i32 = 14;
-pub const SERVER_ERROR: i32 = 18;
-pub const WORK_DATA: i32 = 20;
-pub const WORK_WARNING: i32 = 21;
-pub const WORK_STATUS: i32 = 22;
-pub const WORK_EXCEPTION: i32 = 23;
-pub const WORK_FAIL: i32 = 24;
-pub const COULD_NOT_CONNECT: i32 = 26;
-pub const INVALID_FUNCTION_NAME: i32 = 31;
-pub const NO_REGISTERED_FUNCTION: i32 = 33;
-pub const NO_REGISTERED_FUNCTIONS: i32 = 34;
-pub const NO_JOBS: i32 = 35;
-pub const ECHO_DATA_CORRUPTION: i32 = 36;
-pub const PAUSE: i32 = 38;
-pub const UNKNOWN_STATE: i32 = 39;
-pub const TIMEOUT: i32 = 47;
-pub const INVALID_ARGUMENT: i32 = 49;
-pub const IN_PROGRESS: i32 = 50;
-pub const JOB_NOT_FOUND: i32 = 52;
-pub const MAX_RETURN: i32 = 53;
+macro_rules! return_codes {
+    ($($name:ident = $value:literal;)*) => {
+        $(
+            #[doc = concat!("`GEARMAN_", stringify!($name), "`")]
+            pub const $name: i32 = $value;
+        )*
 
-/// Names of the return codes, by value.
-pub const NAMES: [&str; 54] = [
-    "GEARMAN_SUCCESS",
-    "GEARMAN_IO_WAIT",
-    "GEARMAN_SHUTDOWN",
-    "GEARMAN_SHUTDOWN_GRACEFUL",
-    "GEARMAN_ERRNO",
-    "GEARMAN_EVENT",
-    "GEARMAN_TOO_MANY_ARGS",
-    "GEARMAN_NO_ACTIVE_FDS",
-    "GEARMAN_INVALID_MAGIC",
-    "GEARMAN_INVALID_COMMAND",
-    "GEARMAN_INVALID_PACKET",
-    "GEARMAN_UNEXPECTED_PACKET",
-    "GEARMAN_GETADDRINFO",
-    "GEARMAN_NO_SERVERS",
-    "GEARMAN_LOST_CONNECTION",
-    "GEARMAN_MEMORY_ALLOCATION_FAILURE",
-    "GEARMAN_JOB_EXISTS",
-    "GEARMAN_JOB_QUEUE_FULL",
-    "GEARMAN_SERVER_ERROR",
-    "GEARMAN_WORK_ERROR",
-    "GEARMAN_WORK_DATA",
-    "GEARMAN_WORK_WARNING",
-    "GEARMAN_WORK_STATUS",
-    "GEARMAN_WORK_EXCEPTION",
-    "GEARMAN_WORK_FAIL",
-    "GEARMAN_NOT_CONNECTED",
-    "GEARMAN_COULD_NOT_CONNECT",
-    "GEARMAN_SEND_IN_PROGRESS",
-    "GEARMAN_RECV_IN_PROGRESS",
-    "GEARMAN_NOT_FLUSHING",
-    "GEARMAN_DATA_TOO_LARGE",
-    "GEARMAN_INVALID_FUNCTION_NAME",
-    "GEARMAN_INVALID_WORKER_FUNCTION",
-    "GEARMAN_NO_REGISTERED_FUNCTION",
-    "GEARMAN_NO_REGISTERED_FUNCTIONS",
-    "GEARMAN_NO_JOBS",
-    "GEARMAN_ECHO_DATA_CORRUPTION",
-    "GEARMAN_NEED_WORKLOAD_FN",
-    "GEARMAN_PAUSE",
-    "GEARMAN_UNKNOWN_STATE",
-    "GEARMAN_PTHREAD",
-    "GEARMAN_PIPE_EOF",
-    "GEARMAN_QUEUE_ERROR",
-    "GEARMAN_FLUSH_DATA",
-    "GEARMAN_SEND_BUFFER_TOO_SMALL",
-    "GEARMAN_IGNORE_PACKET",
-    "GEARMAN_UNKNOWN_OPTION",
-    "GEARMAN_TIMEOUT",
-    "GEARMAN_ARGUMENT_TOO_LARGE",
-    "GEARMAN_INVALID_ARGUMENT",
-    "GEARMAN_IN_PROGRESS",
-    "GEARMAN_INVALID_SERVER_OPTION",
-    "GEARMAN_JOB_NOT_FOUND",
-    "GEARMAN_MAX_RETURN",
-];
+        /// Names of the return codes, by value: the one table the C header, the PHP constants
+        /// and every error text are checked against or built from.
+        pub const NAMES: [&str; 54] = [$(concat!("GEARMAN_", stringify!($name)),)*];
+    };
+}
+
+return_codes! {
+    SUCCESS = 0;
+    IO_WAIT = 1;
+    SHUTDOWN = 2;
+    SHUTDOWN_GRACEFUL = 3;
+    ERRNO = 4;
+    EVENT = 5;
+    TOO_MANY_ARGS = 6;
+    NO_ACTIVE_FDS = 7;
+    INVALID_MAGIC = 8;
+    INVALID_COMMAND = 9;
+    INVALID_PACKET = 10;
+    UNEXPECTED_PACKET = 11;
+    GETADDRINFO = 12;
+    NO_SERVERS = 13;
+    LOST_CONNECTION = 14;
+    MEMORY_ALLOCATION_FAILURE = 15;
+    JOB_EXISTS = 16;
+    JOB_QUEUE_FULL = 17;
+    SERVER_ERROR = 18;
+    WORK_ERROR = 19;
+    WORK_DATA = 20;
+    WORK_WARNING = 21;
+    WORK_STATUS = 22;
+    WORK_EXCEPTION = 23;
+    WORK_FAIL = 24;
+    NOT_CONNECTED = 25;
+    COULD_NOT_CONNECT = 26;
+    SEND_IN_PROGRESS = 27;
+    RECV_IN_PROGRESS = 28;
+    NOT_FLUSHING = 29;
+    DATA_TOO_LARGE = 30;
+    INVALID_FUNCTION_NAME = 31;
+    INVALID_WORKER_FUNCTION = 32;
+    NO_REGISTERED_FUNCTION = 33;
+    NO_REGISTERED_FUNCTIONS = 34;
+    NO_JOBS = 35;
+    ECHO_DATA_CORRUPTION = 36;
+    NEED_WORKLOAD_FN = 37;
+    PAUSE = 38;
+    UNKNOWN_STATE = 39;
+    PTHREAD = 40;
+    PIPE_EOF = 41;
+    QUEUE_ERROR = 42;
+    FLUSH_DATA = 43;
+    SEND_BUFFER_TOO_SMALL = 44;
+    IGNORE_PACKET = 45;
+    UNKNOWN_OPTION = 46;
+    TIMEOUT = 47;
+    ARGUMENT_TOO_LARGE = 48;
+    INVALID_ARGUMENT = 49;
+    IN_PROGRESS = 50;
+    INVALID_SERVER_OPTION = 51;
+    JOB_NOT_FOUND = 52;
+    MAX_RETURN = 53;
+}
 
 /// The name of a return code, e.g. `"GEARMAN_SUCCESS"`; `GEARMAN_MAX_RETURN` when out of range.
 pub fn name(rc: i32) -> &'static str {

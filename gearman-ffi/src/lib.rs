@@ -1,10 +1,19 @@
 //! The libgearman 1.1 C ABI on gearman-core: boundary code only.
 //!
-//! Every exported function runs its body inside [`guard`], which catches panics and returns the
-//! function's defined failure value; handles are turned into Rust objects by the few typed helpers
-//! in [`handle`]. Results handed to C for `free()` come from libc's `malloc`.
+//! libgearman's semantics (tasks, `run_tasks`, `work()`, options, errors) live in
+//! [`gearman_core::libgearman`], shared with the PHP extension; this crate converts C arguments,
+//! calls C callbacks and keeps C's memory rules.
+//!
+//! Every export is a plain `extern "C" fn` whose body runs inside one of the boundary helpers in
+//! [`boundary`]: they turn the handle into its implementation, catch panics, and return the
+//! failure value that follows from the export's return type. Implementations are reference
+//! counted (`Rc`), so a callback that frees its own task, job or client leaves the running call
+//! with a live object; all their state is behind `Cell`/`RefCell`, and no borrow is held while
+//! a C callback runs.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![allow(clippy::missing_safety_doc, non_camel_case_types)]
 
+pub mod boundary;
 pub mod client;
 pub mod handle;
 pub mod misc;
@@ -13,46 +22,57 @@ pub mod task;
 pub mod types;
 pub mod worker;
 
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
-use gearman_core::Error;
-
-/// Runs `body`; a panic becomes `failure` instead of crossing into C.
-pub(crate) fn guard<T>(failure: T, body: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or(failure)
-}
+use std::ffi::{c_char, c_void, CStr, CString};
 
 /// The bytes of a NUL-terminated C string, or `None` for NULL.
+///
+/// # Safety
+/// `ptr` is NULL or points to a NUL-terminated string that outlives `'a`.
 pub(crate) unsafe fn c_bytes<'a>(ptr: *const c_char) -> Option<&'a [u8]> {
-    (!ptr.is_null()).then(|| CStr::from_ptr(ptr).to_bytes())
+    // SAFETY: non-NULL, and the caller promises a NUL-terminated string.
+    (!ptr.is_null()).then(|| unsafe { CStr::from_ptr(ptr) }.to_bytes())
 }
 
 /// A C string argument as text (lossy), or `None` for NULL.
+///
+/// # Safety
+/// As [`c_bytes`].
 pub(crate) unsafe fn text_arg(ptr: *const c_char) -> Option<String> {
-    c_bytes(ptr).map(|b| String::from_utf8_lossy(b).into_owned())
+    // SAFETY: forwarded from the caller.
+    unsafe { c_bytes(ptr) }.map(|b| String::from_utf8_lossy(b).into_owned())
 }
 
 /// `len` bytes at `ptr`; NULL with a length of 0 is the empty slice, NULL otherwise is `None`.
+///
+/// # Safety
+/// `ptr` is NULL or points to `len` readable bytes that outlive `'a`.
 pub(crate) unsafe fn c_slice<'a>(ptr: *const c_void, len: usize) -> Option<&'a [u8]> {
     if len == 0 {
         return Some(&[]);
     }
-    (!ptr.is_null()).then(|| std::slice::from_raw_parts(ptr.cast::<u8>(), len))
+    // SAFETY: non-NULL, and the caller promises `len` readable bytes.
+    (!ptr.is_null()).then(|| unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
 }
 
-/// A copy of `bytes` in `malloc`ed memory, NUL-terminated past its size, for the caller to `free()`.
-pub(crate) fn malloc_copy(bytes: &[u8]) -> *mut c_void {
-    // SAFETY: malloc of len + 1 bytes, then a copy of len bytes and a NUL into it.
+/// A copy of `bytes` in memory from `alloc` (libc's `malloc` by default), NUL-terminated past
+/// its size, for the caller to release. NULL when the allocation fails.
+pub(crate) fn alloc_copy(bytes: &[u8], alloc: impl FnOnce(usize) -> *mut c_void) -> *mut c_void {
+    let ptr = alloc(bytes.len() + 1).cast::<u8>();
+    if ptr.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: `ptr` has room for len + 1 bytes, and `bytes` does not overlap fresh memory.
     unsafe {
-        let ptr = libc::malloc(bytes.len() + 1).cast::<u8>();
-        if ptr.is_null() {
-            return std::ptr::null_mut();
-        }
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len());
         *ptr.add(bytes.len()) = 0;
-        ptr.cast()
     }
+    ptr.cast()
+}
+
+/// A copy of `bytes` from libc's `malloc`, for the caller to `free()`.
+pub(crate) fn malloc_copy(bytes: &[u8]) -> *mut c_void {
+    // SAFETY: malloc may be called with any size.
+    alloc_copy(bytes, |size| unsafe { libc::malloc(size) })
 }
 
 /// A C string from bytes, cut at the first NUL.
@@ -61,38 +81,13 @@ pub(crate) fn c_string(bytes: &[u8]) -> CString {
     CString::new(&bytes[..end]).unwrap_or_default()
 }
 
-/// The return code for a core error.
-pub(crate) fn rc_of(error: &Error) -> c_int {
-    gearman_core::return_code::of_error(error)
-}
-
-/// The last error of a client or worker, as libgearman reports it.
-#[derive(Default)]
-pub struct LastError {
-    text: Option<CString>,
-    pub code: c_int,
-    pub errno: c_int,
-}
-
-impl LastError {
-    /// Records `rc` with a text carrying its `GEARMAN_<CODE>` name, and returns `rc`.
-    pub fn set(&mut self, rc: c_int, call: &str, detail: &str) -> c_int {
-        let text = gearman_core::return_code::describe(call, rc, detail);
-        self.text = Some(c_string(text.as_bytes()));
-        self.code = rc;
-        self.errno = 0;
-        rc
-    }
-
-    pub fn from_error(&mut self, call: &str, error: &Error) -> c_int {
-        let rc = rc_of(error);
-        let detail = error.to_string();
-        let rc = self.set(rc, call, &detail);
-        self.errno = gearman_core::return_code::errno_of(error);
-        rc
-    }
-
-    pub fn text_ptr(&self) -> *const c_char {
-        self.text.as_ref().map_or(std::ptr::null(), |t| t.as_ptr())
+/// Stores `value` through an optional out-pointer.
+///
+/// # Safety
+/// `ptr` is NULL or valid for a write of `T`.
+pub(crate) unsafe fn set_out<T>(ptr: *mut T, value: T) {
+    if !ptr.is_null() {
+        // SAFETY: non-NULL, and the caller promises it is writable.
+        unsafe { ptr.write(value) };
     }
 }

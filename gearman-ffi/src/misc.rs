@@ -5,33 +5,25 @@ use std::ffi::{c_char, c_int, c_void, CString};
 use std::ptr;
 
 use crate::types::*;
-use crate::{c_bytes, guard};
+use gearman_core::libgearman;
+use gearman_core::return_code as rc;
 
-static VERSION: &std::ffi::CStr = c"1.1.20-gearman-rs";
-static BUGREPORT: &std::ffi::CStr = c"https://github.com/gearman/gearmand/issues";
+use crate::boundary::boundary_with;
+use crate::c_bytes;
 
 #[no_mangle]
 pub extern "C" fn gearman_version() -> *const c_char {
-    VERSION.as_ptr()
+    libgearman::VERSION.as_ptr()
 }
 
 #[no_mangle]
 pub extern "C" fn gearman_bugreport() -> *const c_char {
-    BUGREPORT.as_ptr()
+    libgearman::BUGREPORT.as_ptr()
 }
 
 #[no_mangle]
 pub extern "C" fn gearman_verbose_name(verbose: gearman_verbose_t) -> *const c_char {
-    let name: &'static std::ffi::CStr = match verbose {
-        0 => c"NEVER",
-        1 => c"FATAL",
-        2 => c"ERROR",
-        3 => c"INFO",
-        4 => c"DEBUG",
-        5 => c"CRAZY",
-        _ => c"UNKNOWN",
-    };
-    name.as_ptr()
+    libgearman::verbose_name(verbose.into()).as_ptr()
 }
 
 /// The enumerator name of a return code, e.g. "GEARMAN_SUCCESS".
@@ -47,7 +39,7 @@ pub extern "C" fn gearman_strerror(rc: gearman_return_t) -> *const c_char {
     let index = usize::try_from(rc)
         .ok()
         .filter(|&i| i < names.len())
-        .unwrap_or(GEARMAN_MAX_RETURN as usize);
+        .unwrap_or(rc::MAX_RETURN as usize);
     names[index].as_ptr()
 }
 
@@ -59,23 +51,26 @@ pub unsafe extern "C" fn gearman_parse_servers(
     callback: *mut gearman_parse_server_fn,
     context: *mut c_void,
 ) -> gearman_return_t {
-    guard(GEARMAN_INVALID_ARGUMENT, || {
-        let callback = fn_ptr::<_, gearman_parse_server_fn_ptr>(callback);
-        let (Some(list), Some(callback)) = (c_bytes(servers), callback) else {
-            return GEARMAN_INVALID_ARGUMENT;
+    boundary_with(rc::INVALID_ARGUMENT, || {
+        // SAFETY: a gearman_parse_server_fn or NULL, and a C string or NULL.
+        let callback = unsafe { fn_ptr::<_, gearman_parse_server_fn_ptr>(callback) };
+        // SAFETY: `servers` is NULL or a C string.
+        let (Some(list), Some(callback)) = (unsafe { c_bytes(servers) }, callback) else {
+            return rc::INVALID_ARGUMENT;
         };
         let list = String::from_utf8_lossy(list).into_owned();
         let Ok(entries) = crate::servers::split_list(&list) else {
-            return GEARMAN_INVALID_ARGUMENT;
+            return rc::INVALID_ARGUMENT;
         };
         for (host, port) in entries {
             let host = crate::c_string(host.as_bytes());
-            let rc = callback(host.as_ptr(), port, context);
-            if rc != GEARMAN_SUCCESS {
+            // SAFETY: the caller's callback with a C string it may read during the call.
+            let rc = unsafe { callback(host.as_ptr(), port, context) };
+            if rc != rc::SUCCESS {
                 return rc;
             }
         }
-        GEARMAN_SUCCESS
+        rc::SUCCESS
     })
 }
 
@@ -100,9 +95,9 @@ pub extern "C" fn gearman_kill(
     _signal: gearman_signal_t,
 ) -> gearman_return_t {
     if gearman_id_valid(handle) {
-        GEARMAN_SUCCESS
+        rc::SUCCESS
     } else {
-        GEARMAN_INVALID_ARGUMENT
+        rc::INVALID_ARGUMENT
     }
 }
 
@@ -208,7 +203,8 @@ pub extern "C" fn gearman_function_create_partition(
 pub unsafe extern "C" fn gearman_aggegator_context(
     aggregator: *mut gearman_aggregator_st,
 ) -> *mut c_void {
-    aggregator.as_ref().map_or(ptr::null_mut(), |a| a.context)
+    // SAFETY: NULL or an aggregator this library handed out.
+    unsafe { aggregator.as_ref() }.map_or(ptr::null_mut(), |a| a.context)
 }
 
 #[no_mangle]
@@ -236,8 +232,22 @@ pub extern "C" fn gearman_status_denominator(status: gearman_status_t) -> u32 {
     status.denominator
 }
 
+/// The result behind a pointer from `gearman_task_result`, or `None` for NULL.
+///
+/// # Safety
+/// `r` is NULL or a result of a live task.
 unsafe fn result<'a>(r: *const gearman_result_st) -> Option<&'a gearman_result_st> {
-    r.as_ref()
+    // SAFETY: forwarded from the caller.
+    unsafe { r.as_ref() }
+}
+
+/// The result behind a pointer, for writing.
+///
+/// # Safety
+/// As [`result`].
+unsafe fn result_mut<'a>(r: *mut gearman_result_st) -> Option<&'a mut gearman_result_st> {
+    // SAFETY: forwarded from the caller.
+    unsafe { r.as_mut() }
 }
 
 fn result_bytes(r: &gearman_result_st) -> Vec<u8> {
@@ -257,7 +267,8 @@ fn result_bytes(r: &gearman_result_st) -> Vec<u8> {
 
 #[no_mangle]
 pub unsafe extern "C" fn gearman_result_integer(r: *const gearman_result_st) -> i64 {
-    guard(0, || match result(r).map(|r| &r.value) {
+    // SAFETY: `r` is NULL or a result of a live task; the value is valid for its size.
+    boundary_with(0, || match unsafe { result(r) }.map(|r| &r.value) {
         Some(ResultValue::Integer(i)) => *i,
         Some(ResultValue::Boolean(b)) => i64::from(*b),
         Some(ResultValue::Bytes(b)) => std::str::from_utf8(b)
@@ -270,7 +281,8 @@ pub unsafe extern "C" fn gearman_result_integer(r: *const gearman_result_st) -> 
 
 #[no_mangle]
 pub unsafe extern "C" fn gearman_result_boolean(r: *const gearman_result_st) -> bool {
-    guard(false, || match result(r).map(|r| &r.value) {
+    // SAFETY: `r` is NULL or a result of a live task; the value is valid for its size.
+    boundary_with(false, || match unsafe { result(r) }.map(|r| &r.value) {
         Some(ResultValue::Boolean(b)) => *b,
         Some(ResultValue::Integer(i)) => *i != 0,
         Some(ResultValue::Bytes(b)) => !b.is_empty(),
@@ -284,7 +296,8 @@ pub unsafe extern "C" fn gearman_result_string(r: *const gearman_result_st) -> g
         c_str: ptr::null(),
         size: 0,
     };
-    guard(empty, || match result(r).map(|r| &r.value) {
+    // SAFETY: `r` is NULL or a result of a live task; the value is valid for its size.
+    boundary_with(empty, || match unsafe { result(r) }.map(|r| &r.value) {
         Some(ResultValue::Bytes(b)) => gearman_string_t {
             c_str: b.as_ptr().cast(),
             size: b.len(),
@@ -295,21 +308,30 @@ pub unsafe extern "C" fn gearman_result_string(r: *const gearman_result_st) -> g
 
 #[no_mangle]
 pub unsafe extern "C" fn gearman_result_size(r: *const gearman_result_st) -> usize {
-    guard(0, || result(r).map_or(0, |r| result_bytes(r).len()))
+    // SAFETY: `r` is NULL or a result of a live task; the value is valid for its size.
+    boundary_with(0, || {
+        // SAFETY: `r` is NULL or a result of a live task.
+        unsafe { result(r) }.map_or(0, |r| result_bytes(r).len())
+    })
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn gearman_result_value(r: *const gearman_result_st) -> *const c_char {
-    guard(ptr::null(), || match result(r).map(|r| &r.value) {
-        Some(ResultValue::Bytes(b)) => b.as_ptr().cast(),
-        _ => ptr::null(),
+    // SAFETY: `r` is NULL or a result of a live task; the value is valid for its size.
+    boundary_with(ptr::null(), || {
+        // SAFETY: `r` is NULL or a result of a live task.
+        match unsafe { result(r) }.map(|r| &r.value) {
+            Some(ResultValue::Bytes(b)) => b.as_ptr().cast(),
+            _ => ptr::null(),
+        }
     })
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn gearman_result_is_null(r: *const gearman_result_st) -> bool {
-    guard(true, || {
-        result(r).is_none_or(|r| matches!(r.value, ResultValue::Null))
+    boundary_with(true, || {
+        // SAFETY: `r` is NULL or a result of a live task; the value is valid for its size.
+        unsafe { result(r) }.is_none_or(|r| matches!(r.value, ResultValue::Null))
     })
 }
 
@@ -318,13 +340,18 @@ pub unsafe extern "C" fn gearman_result_store_string(
     r: *mut gearman_result_st,
     value: gearman_string_t,
 ) -> gearman_return_t {
-    guard(GEARMAN_INVALID_ARGUMENT, || {
-        let (Some(r), Some(bytes)) = (r.as_mut(), crate::c_slice(value.c_str.cast(), value.size))
-        else {
-            return GEARMAN_INVALID_ARGUMENT;
+    boundary_with(rc::INVALID_ARGUMENT, || {
+        // SAFETY: `r` is NULL or a result of a live task; the value is valid for its size.
+        let (Some(r), Some(bytes)) = (unsafe {
+            (
+                result_mut(r),
+                crate::c_slice(value.c_str.cast(), value.size),
+            )
+        }) else {
+            return rc::INVALID_ARGUMENT;
         };
         r.value = ResultValue::Bytes(bytes.to_vec());
-        GEARMAN_SUCCESS
+        rc::SUCCESS
     })
 }
 
@@ -334,19 +361,22 @@ pub unsafe extern "C" fn gearman_result_store_value(
     value: *const c_void,
     size: usize,
 ) -> gearman_return_t {
-    guard(GEARMAN_INVALID_ARGUMENT, || {
-        let (Some(r), Some(bytes)) = (r.as_mut(), crate::c_slice(value, size)) else {
-            return GEARMAN_INVALID_ARGUMENT;
+    boundary_with(rc::INVALID_ARGUMENT, || {
+        // SAFETY: `r` is NULL or a result of a live task; the value is valid for its size.
+        let (Some(r), Some(bytes)) = (unsafe { (result_mut(r), crate::c_slice(value, size)) })
+        else {
+            return rc::INVALID_ARGUMENT;
         };
         r.value = ResultValue::Bytes(bytes.to_vec());
-        GEARMAN_SUCCESS
+        rc::SUCCESS
     })
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn gearman_result_store_integer(r: *mut gearman_result_st, value: i64) {
-    guard((), || {
-        if let Some(r) = r.as_mut() {
+    boundary_with((), || {
+        // SAFETY: `r` is NULL or a result of a live task.
+        if let Some(r) = unsafe { result_mut(r) } {
             r.value = ResultValue::Integer(value);
         }
     })

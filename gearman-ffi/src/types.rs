@@ -15,58 +15,9 @@ pub type gearman_signal_t = c_int;
 pub type in_port_t = u16;
 pub type time_t = libc::time_t;
 
-pub(crate) const GEARMAN_SUCCESS: c_int = 0;
-pub(crate) const GEARMAN_SHUTDOWN: c_int = 2;
-pub(crate) const GEARMAN_GETADDRINFO: c_int = 12;
-pub(crate) const GEARMAN_NO_SERVERS: c_int = 13;
-pub(crate) const GEARMAN_LOST_CONNECTION: c_int = 14;
-pub(crate) const GEARMAN_WORK_ERROR: c_int = 19;
-pub(crate) const GEARMAN_WORK_EXCEPTION: c_int = 23;
-pub(crate) const GEARMAN_WORK_FAIL: c_int = 24;
-pub(crate) const GEARMAN_INVALID_FUNCTION_NAME: c_int = 31;
-pub(crate) const GEARMAN_INVALID_WORKER_FUNCTION: c_int = 32;
-pub(crate) const GEARMAN_NO_REGISTERED_FUNCTION: c_int = 33;
-pub(crate) const GEARMAN_NO_REGISTERED_FUNCTIONS: c_int = 34;
-pub(crate) const GEARMAN_NO_JOBS: c_int = 35;
-pub(crate) const GEARMAN_ECHO_DATA_CORRUPTION: c_int = 36;
-pub(crate) const GEARMAN_UNKNOWN_STATE: c_int = 39;
-pub(crate) const GEARMAN_TIMEOUT: c_int = 47;
-pub(crate) const GEARMAN_INVALID_ARGUMENT: c_int = 49;
-pub(crate) const GEARMAN_MAX_RETURN: c_int = 53;
-
 pub use gearman_core::return_code::{
     name as return_name, of_server_error as return_code_of, NAMES as RETURN_NAMES,
 };
-
-pub(crate) const GEARMAN_CLIENT_ALLOCATED: c_int = 1 << 0;
-pub(crate) const GEARMAN_CLIENT_NON_BLOCKING: c_int = 1 << 1;
-pub(crate) const GEARMAN_CLIENT_UNBUFFERED_RESULT: c_int = 1 << 3;
-pub(crate) const GEARMAN_CLIENT_FREE_TASKS: c_int = 1 << 5;
-pub(crate) const GEARMAN_CLIENT_GENERATE_UNIQUE: c_int = 1 << 6;
-pub(crate) const GEARMAN_CLIENT_EXCEPTION: c_int = 1 << 7;
-pub(crate) const GEARMAN_CLIENT_SSL: c_int = 1 << 8;
-/// Client option bits a caller may set.
-pub(crate) const CLIENT_SETTABLE: c_int = GEARMAN_CLIENT_NON_BLOCKING
-    | GEARMAN_CLIENT_UNBUFFERED_RESULT
-    | (1 << 4)
-    | GEARMAN_CLIENT_FREE_TASKS
-    | GEARMAN_CLIENT_GENERATE_UNIQUE
-    | GEARMAN_CLIENT_EXCEPTION
-    | GEARMAN_CLIENT_SSL;
-
-pub(crate) const GEARMAN_WORKER_ALLOCATED: c_int = 1 << 0;
-pub(crate) const GEARMAN_WORKER_NON_BLOCKING: c_int = 1 << 1;
-pub(crate) const GEARMAN_WORKER_PACKET_INIT: c_int = 1 << 2;
-pub(crate) const GEARMAN_WORKER_GRAB_UNIQ: c_int = 1 << 7;
-pub(crate) const GEARMAN_WORKER_TIMEOUT_RETURN: c_int = 1 << 8;
-pub(crate) const GEARMAN_WORKER_GRAB_ALL: c_int = 1 << 9;
-pub(crate) const GEARMAN_WORKER_SSL: c_int = 1 << 10;
-pub(crate) const GEARMAN_WORKER_IDENTIFIER: c_int = 1 << 11;
-pub(crate) const WORKER_SETTABLE: c_int = GEARMAN_WORKER_NON_BLOCKING
-    | GEARMAN_WORKER_GRAB_UNIQ
-    | GEARMAN_WORKER_TIMEOUT_RETURN
-    | GEARMAN_WORKER_GRAB_ALL
-    | GEARMAN_WORKER_SSL;
 
 pub(crate) const GEARMAN_JOB_PRIORITY_HIGH: c_int = 0;
 pub(crate) const GEARMAN_JOB_PRIORITY_LOW: c_int = 2;
@@ -200,6 +151,9 @@ pub(crate) type gearman_parse_server_fn_ptr = unsafe extern "C" fn(
 ) -> gearman_return_t;
 pub(crate) type gearman_task_context_free_fn_ptr =
     unsafe extern "C" fn(task: *mut gearman_task_st, context: *mut c_void);
+pub(crate) type gearman_malloc_fn_ptr =
+    unsafe extern "C" fn(size: usize, context: *mut c_void) -> *mut c_void;
+pub(crate) type gearman_free_fn_ptr = unsafe extern "C" fn(ptr: *mut c_void, context: *mut c_void);
 
 /// C function types (`typedef R (name)(args)`), used only behind pointers. Their C typedefs are
 /// in header/types.h; here they are opaque so the prototypes read `gearman_created_fn *`, as
@@ -234,9 +188,13 @@ c_function_types!(
 );
 
 /// The Rust function pointer behind a C function pointer, or `None` for NULL.
+///
+/// # Safety
+/// `pointer` is NULL or a function of the C type that `F` mirrors.
 pub(crate) unsafe fn fn_ptr<C, F: Copy>(pointer: *mut C) -> Option<F> {
-    debug_assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut C>());
-    (!pointer.is_null()).then(|| std::mem::transmute_copy(&pointer))
+    assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut C>());
+    // SAFETY: same size (checked), and the caller promises the function's type.
+    (!pointer.is_null()).then(|| unsafe { std::mem::transmute_copy(&pointer) })
 }
 
 #[cfg(test)]

@@ -4,9 +4,8 @@
 use std::path::Path;
 
 fn generate() -> String {
-    // cbindgen expands macros with `rustc -Zunpretty=expanded`; RUSTC_BOOTSTRAP lets the stable
-    // compiler do that.
-    std::env::set_var("RUSTC_BOOTSTRAP", "1");
+    // Every export is a plain `extern "C" fn` item, so cbindgen reads the sources as written
+    // (no macro expansion, no nightly compiler).
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");

@@ -1,0 +1,47 @@
+//! libgearman 1.1's programming model, once, for every front end that offers libgearman's API:
+//! the C ABI (gearman-ffi) and the PHP extension (bindings/php) wrap it and keep only their
+//! language's conventions (pointers and callbacks in C, zvals and warnings in PHP).
+//!
+//! - [`client`]: tasks, `run_tasks` with callbacks and pausing, `do`/background/status/echo,
+//!   libgearman's argument rules;
+//! - [`worker`]: the function table, `work()` and how a callback's answer becomes packets;
+//! - [`options`]: the option bits and how set/add/remove change them;
+//! - [`last_error`]: the per-object error record (`error()`, `error_code()`, `errno()`);
+//! - [`crate::return_code`]: the `gearman_return_t` table.
+//!
+//! Nothing here holds a borrow while user code runs: callbacks are called by the front end
+//! between two short calls into the model, so a callback may call back into the library.
+
+pub mod client;
+pub mod last_error;
+pub mod options;
+pub mod task;
+pub mod worker;
+
+use std::ffi::CStr;
+
+pub use client::{Callback, LibClient, TaskEvents};
+pub use last_error::LastError;
+pub use task::{Task, TaskKind, TaskRef, TaskState};
+pub use worker::{LibJob, LibWorker, WorkReply};
+
+/// What `gearman_version()` reports: the libgearman release whose API this is, and ours.
+pub const VERSION: &CStr = c"1.1.20-gearman-rs";
+/// What `gearman_bugreport()` reports.
+pub const BUGREPORT: &CStr = c"https://github.com/gearman/gearmand/issues";
+
+/// `gearman_verbose_name()`: the name of a verbosity level.
+pub fn verbose_name(level: i64) -> &'static CStr {
+    match level {
+        0 => c"NEVER",
+        1 => c"FATAL",
+        2 => c"ERROR",
+        3 => c"INFO",
+        4 => c"DEBUG",
+        5 => c"CRAZY",
+        _ => c"UNKNOWN",
+    }
+}
+
+/// libgearman's limit on a unique: longer ones are refused, and 63 bytes are kept.
+pub const UNIQUE_MAX: usize = 64;
