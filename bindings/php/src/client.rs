@@ -1,64 +1,35 @@
-//! `GearmanClient`: pecl's client on gearman-core's blocking client.
+//! `GearmanClient`: pecl's client on gearman-core's libgearman model.
 //!
-//! State lives in a `RefCell` and no borrow is held while PHP code runs (callbacks), so a
-//! callback may call back into the client. A re-entrant call that needs the connection while
-//! `runTasks()` is using it gets a warning instead.
+//! The model does libgearman's work (tasks, `run_tasks`, pausing, `do`, options, errors); this
+//! file converts PHP values and keeps pecl's conventions (warnings, return values, callbacks
+//! called with the task object). No borrow is held while PHP code runs, so a callback may call
+//! back into the client; a call that finds the client busy gets a warning instead.
 
 use std::cell::{RefCell, RefMut};
-use std::time::Duration;
 
 use bytes::Bytes;
-use ext_php_rs::convert::IntoZval;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ZendClassObject, Zval};
-use gearman_core::blocking::BlockingClient;
+use ext_php_rs::types::Zval;
+use gearman_core::libgearman::client::run_tasks;
+use gearman_core::libgearman::{Callback, LibClient, TaskEvents, TaskKind, TaskRef};
 use gearman_core::return_code::{self, SUCCESS};
-use gearman_core::{ClientOptions, JobEvent, JobId, JobRequest, Outcome, Priority};
-use hashbrown::HashMap;
+use gearman_core::Priority;
 
 use crate::convert::{array_zval, bool_zval, bytes_zval, long_zval, to_long, PhpBytes};
-use crate::error::{allocation_failure, exception_option_failed, warn, LastError};
-use crate::task::{task_of, GearmanTask, TaskKind, TaskState};
-use crate::{options, servers};
-
-pub const CLIENT_FREE_TASKS: i64 = 32;
-
-/// The eight task callbacks, in pecl's order.
-#[derive(Debug, Clone, Copy)]
-enum Callback {
-    Workload,
-    Created,
-    Data,
-    Warning,
-    Status,
-    Complete,
-    Exception,
-    Fail,
-}
+use crate::error::{allocation_failure, exception_option_failed, text_zval, warn, warn_last};
+use crate::servers;
+use crate::task::{new_task_object, task_of, PhpTask};
 
 const CALLBACKS: usize = 8;
-
-struct ClientState {
-    core: BlockingClient,
-    options: i64,
-    timeout_ms: i64,
-    last: LastError,
-    context: Bytes,
-    callbacks: [Option<Zval>; CALLBACKS],
-    /// Tasks added and not yet submitted, in the order they were added.
-    queued: Vec<Zval>,
-    /// Submitted tasks not yet finished.
-    running: HashMap<JobId, Zval>,
-    /// The handle of the last `do*()` job.
-    last_handle: Bytes,
-    /// An event whose callback paused `runTasks()`, delivered again first by the next call.
-    paused: Option<(Zval, JobEvent)>,
-}
 
 #[php_class]
 #[php(name = "GearmanClient")]
 pub struct GearmanClient {
-    state: RefCell<ClientState>,
+    model: RefCell<LibClient<PhpTask>>,
+    /// The task callbacks, indexed by [`Callback`].
+    callbacks: RefCell<[Option<Zval>; CALLBACKS]>,
+    /// `setContext()`'s value.
+    context: RefCell<Bytes>,
 }
 
 /// Codes after which `do*()`, `wait()` and `runTasks()` do not warn.
@@ -77,16 +48,6 @@ fn is_quiet(code: i32) -> bool {
     )
 }
 
-fn priority_of(kind: TaskKind) -> (Priority, bool) {
-    match kind {
-        TaskKind::Job {
-            priority,
-            background,
-        } => (priority, background),
-        TaskKind::Status => (Priority::Normal, false),
-    }
-}
-
 /// How pecl names a value that is not callable in its warning.
 pub fn callable_name(value: &Zval) -> String {
     if value.is_array() {
@@ -100,17 +61,77 @@ pub fn callable_name(value: &Zval) -> String {
         .unwrap_or_default()
 }
 
+fn callback_index(which: Callback) -> usize {
+    which as usize
+}
+
+/// What `runTasks()` asks of PHP: call the callbacks with the task object.
+struct PhpEvents<'a> {
+    client: &'a GearmanClient,
+}
+
+impl TaskEvents<PhpTask> for PhpEvents<'_> {
+    /// The callback threw; the exception is pending.
+    type Abort = ();
+
+    fn call(&mut self, task: &TaskRef<PhpTask>, which: Callback) -> Result<i32, ()> {
+        let callback = match self.client.callbacks.try_borrow() {
+            Ok(callbacks) => callbacks[callback_index(which)]
+                .as_ref()
+                .map(Zval::shallow_clone),
+            Err(_) => None,
+        };
+        let Some(callback) = callback else {
+            return Ok(SUCCESS);
+        };
+        let (object, context) = {
+            let t = task.borrow();
+            let Some(user) = t.user.as_ref() else {
+                return Ok(SUCCESS);
+            };
+            (
+                user.object.shallow_clone(),
+                user.context.as_ref().map(Zval::shallow_clone),
+            )
+        };
+        let outcome = match &context {
+            Some(context) => callback.try_call(vec![&object, context]),
+            None => callback.try_call(vec![&object]),
+        };
+        match outcome {
+            Ok(value) if value.is_null() => Ok(SUCCESS),
+            Ok(value) => Ok(value
+                .coerce_to_long()
+                .and_then(|v| i32::try_from(v).ok())
+                .unwrap_or(SUCCESS)),
+            Err(_) => Err(()),
+        }
+    }
+
+    /// The task object now reports "dead"; its context is dropped with `user`.
+    fn released(&mut self, _task: &TaskRef<PhpTask>, user: PhpTask) {
+        drop(user);
+    }
+}
+
 impl GearmanClient {
-    /// The state, or a warning when a callback re-enters a call that is using it.
-    fn state(&self, call: &str) -> Option<RefMut<'_, ClientState>> {
-        match self.state.try_borrow_mut() {
-            Ok(state) => Some(state),
+    /// The model, or a warning when a callback re-enters a call that is using it.
+    fn model(&self, call: &str) -> Option<RefMut<'_, LibClient<PhpTask>>> {
+        match self.model.try_borrow_mut() {
+            Ok(model) => Some(model),
             Err(_) => {
                 warn(&format!(
                     "{call}(GEARMAN_IN_PROGRESS) the client is busy in another call"
                 ));
                 None
             }
+        }
+    }
+
+    /// Warns about the last error unless its code is one pecl keeps quiet about.
+    fn report(model: &LibClient<PhpTask>, code: i32) {
+        if !is_quiet(code) {
+            warn_last(&model.last);
         }
     }
 
@@ -123,41 +144,21 @@ impl GearmanClient {
         unique: Option<PhpBytes>,
         priority: Priority,
     ) -> Zval {
-        let Some(mut state) = self.state(call) else {
+        let Some(mut model) = self.model(call) else {
             return bytes_zval(b"");
         };
-        let request = job_request(&function, &workload, unique.as_ref(), priority);
-        match state.core.run(request) {
+        let unique = unique.as_ref().map(PhpBytes::as_bytes);
+        let workload = Bytes::copy_from_slice(workload.as_bytes());
+        let result = model
+            .job_request(call, function.as_bytes(), unique, workload)
+            .and_then(|r| model.do_job(call, r.priority(priority)));
+        match result {
             Ok(result) => {
-                // libgearman forgets a foreground job's handle once the job is done.
-                state.last_handle = Bytes::new();
-                match result.outcome {
-                    Some(Outcome::Complete(_)) => {
-                        state.last.succeed();
-                        bytes_zval(&result.data_then_result().unwrap_or_default())
-                    }
-                    Some(Outcome::Failed) => {
-                        state.last.code = return_code::WORK_FAIL;
-                        bytes_zval(b"")
-                    }
-                    Some(Outcome::Exception(_)) => {
-                        state.last.code = return_code::WORK_EXCEPTION;
-                        bytes_zval(b"")
-                    }
-                    Some(Outcome::Error(e)) => {
-                        state.last.warn_error(call, &e);
-                        bytes_zval(b"")
-                    }
-                    Some(Outcome::Queued) | None => {
-                        state
-                            .last
-                            .warn(return_code::UNKNOWN_STATE, call, "the job did not finish");
-                        bytes_zval(b"")
-                    }
-                }
+                model.last.succeed();
+                bytes_zval(&result)
             }
-            Err(e) => {
-                state.last.warn_error(call, &e);
+            Err(code) => {
+                Self::report(&model, code);
                 bytes_zval(b"")
             }
         }
@@ -171,52 +172,92 @@ impl GearmanClient {
         unique: Option<PhpBytes>,
         priority: Priority,
     ) -> Zval {
-        let Some(mut state) = self.state(call) else {
+        let Some(mut model) = self.model(call) else {
             return bytes_zval(b"");
         };
-        let request = job_request(&function, &workload, unique.as_ref(), priority);
-        match state.core.submit_background(request) {
+        let unique = unique.as_ref().map(PhpBytes::as_bytes);
+        let workload = Bytes::copy_from_slice(workload.as_bytes());
+        let handle = model
+            .job_request(call, function.as_bytes(), unique, workload)
+            .and_then(|r| model.do_background(call, r.priority(priority)));
+        match handle {
             Ok(handle) => {
-                state.last.succeed();
-                state.last_handle = handle.clone();
+                model.last.succeed();
                 bytes_zval(&handle)
             }
-            Err(e) => {
-                state.last.warn_error(call, &e);
+            Err(code) => {
+                Self::report(&model, code);
                 bytes_zval(b"")
             }
         }
     }
 
+    /// Adds a task object for `kind`; `false` (with a warning) when the request is refused.
     fn add_task_of(
         &self,
         call: &str,
-        kind: TaskKind,
+        kind: Option<(Priority, bool)>,
+        key: &[u8],
+        workload: &[u8],
+        context: Option<&Zval>,
+        unique_key: Option<PhpBytes>,
+    ) -> Zval {
+        let Some(mut model) = self.model(call) else {
+            return bool_zval(false);
+        };
+        let kind = match kind {
+            Some((priority, background)) => {
+                let unique = unique_key.as_ref().map(PhpBytes::as_bytes);
+                let workload = Bytes::copy_from_slice(workload);
+                match model.job_request(call, key, unique, workload) {
+                    Ok(r) => TaskKind::Job(r.priority(priority).background(background)),
+                    Err(code) => {
+                        Self::report(&model, code);
+                        return bool_zval(false);
+                    }
+                }
+            }
+            None => TaskKind::Status,
+        };
+        let object = new_task_object();
+        let user = PhpTask {
+            object: object.shallow_clone(),
+            context: context.map(Zval::shallow_clone),
+        };
+        let task = model.add_task(kind, key, user);
+        if matches!(task.borrow().kind, TaskKind::Status) {
+            // pecl's status task knows its handle from the start.
+            task.borrow_mut().known = true;
+        }
+        model.last.succeed();
+        drop(model);
+        if let Some(t) = task_of(&object) {
+            *t.task.borrow_mut() = Some(task);
+        }
+        object
+    }
+
+    fn add_job_task(
+        &self,
+        call: &str,
+        priority: Priority,
+        background: bool,
         function_name: PhpBytes,
         workload: PhpBytes,
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
-        let Some(mut state) = self.state(call) else {
-            return bool_zval(false);
-        };
-        let unique = match unique_key {
-            Some(u) if !u.as_bytes().is_empty() => Bytes::copy_from_slice(u.as_bytes()),
-            _ => state.core.inner_mut().new_unique(),
-        };
-        let mut task = TaskState::new(kind);
-        task.alive = true;
-        task.function = Bytes::copy_from_slice(function_name.as_bytes());
-        task.workload = Bytes::copy_from_slice(workload.as_bytes());
-        task.unique = unique;
-        task.context = context.map(Zval::shallow_clone);
-        let object = new_task(task);
-        state.queued.push(object.shallow_clone());
-        state.last.succeed();
-        object
+        self.add_task_of(
+            call,
+            Some((priority, background)),
+            function_name.as_bytes(),
+            workload.as_bytes(),
+            context,
+            unique_key,
+        )
     }
 
-    fn set_callback(&self, call: &str, which: Callback, function: &Zval) -> bool {
+    fn set_callback(&self, which: Callback, function: &Zval) -> bool {
         if !function.is_callable() {
             warn(&format!(
                 "function {} is not callable",
@@ -224,320 +265,41 @@ impl GearmanClient {
             ));
             return false;
         }
-        let Some(mut state) = self.state(call) else {
-            return false;
-        };
-        state.callbacks[which as usize] = Some(function.shallow_clone());
-        true
-    }
-
-    /// Calls a task callback, if set: `cb($task)` or `cb($task, $context)`. Returns the code
-    /// it returned (`null` is SUCCESS), or `Err` when it threw (the exception stays pending).
-    fn fire(&self, which: Callback, task: &Zval) -> Result<i32, ()> {
-        let callback = match self.state.try_borrow() {
-            Ok(state) => state.callbacks[which as usize]
-                .as_ref()
-                .map(Zval::shallow_clone),
-            Err(_) => None,
-        };
-        let Some(callback) = callback else {
-            return Ok(SUCCESS);
-        };
-        let context = task_of(task).and_then(|t| {
-            t.state
-                .try_borrow()
-                .ok()
-                .and_then(|s| s.context.as_ref().map(Zval::shallow_clone))
-        });
-        let outcome = match &context {
-            Some(context) => callback.try_call(vec![task, context]),
-            None => callback.try_call(vec![task]),
-        };
-        match outcome {
-            Ok(value) if value.is_null() => Ok(SUCCESS),
-            Ok(value) => Ok(value
-                .coerce_to_long()
-                .and_then(|v| i32::try_from(v).ok())
-                .unwrap_or(SUCCESS)),
-            Err(_) => Err(()),
+        match self.callbacks.try_borrow_mut() {
+            Ok(mut callbacks) => {
+                callbacks[callback_index(which)] = Some(function.shallow_clone());
+                true
+            }
+            Err(_) => false,
         }
     }
 
-    /// Sends every queued task, most recently added first (libgearman 1.1 prepends).
-    fn submit_queued(&self, call: &str) -> Result<(), ()> {
-        let Some(mut state) = self.state(call) else {
-            return Err(());
-        };
-        // In the order added; popping from the end sends the last added first.
-        let mut queued = std::mem::take(&mut state.queued);
-        let mut status_tasks = Vec::new();
-        while let Some(object) = queued.pop() {
-            let Some(task) = task_of(&object) else {
-                continue;
-            };
-            let mut task_state = task.state.borrow_mut();
-            if task_state.kind == TaskKind::Status {
-                drop(task_state);
-                status_tasks.push(object);
-                continue;
-            }
-            let (priority, background) = priority_of(task_state.kind);
-            let request = JobRequest::new(task_state.function.clone(), task_state.workload.clone())
-                .unique(task_state.unique.clone())
-                .priority(priority)
-                .background(background);
-            match state.core.submit(request) {
-                Ok(id) => {
-                    task_state.job = Some(id);
-                    drop(task_state);
-                    state.running.insert(id, object);
-                }
-                Err(e) => {
-                    drop(task_state);
-                    // The unsent tasks stay queued, in the order added, for a later runTasks().
-                    queued.push(object);
-                    queued.extend(status_tasks.into_iter().rev());
-                    state.queued = queued;
-                    state.last.warn_error(call, &e);
-                    return Err(());
-                }
-            }
-        }
-        drop(state);
-        let mut status_tasks = status_tasks.into_iter();
-        while let Some(object) = status_tasks.next() {
-            if self.run_status_task(call, &object).is_err() {
-                // A pause, a failure or a PHP exception: the status tasks not yet run wait for
-                // the next runTasks().
-                let rest: Vec<Zval> = status_tasks.rev().collect();
-                if let Ok(mut state) = self.state.try_borrow_mut() {
-                    state.queued.splice(0..0, rest);
-                }
-                return Err(());
-            }
-        }
-        Ok(())
-    }
-
-    /// GET_STATUS for an `addTaskStatus()` task, then its status callback.
-    fn run_status_task(&self, call: &str, object: &Zval) -> Result<(), ()> {
-        let Some(task) = task_of(object) else {
-            return Ok(());
-        };
-        let handle = task.state.borrow().handle.clone();
-        let status = {
-            let Some(mut state) = self.state(call) else {
-                return Err(());
-            };
-            match state.core.job_status(&handle) {
-                Ok(status) => status,
-                Err(e) => {
-                    state.last.warn_error(call, &e);
-                    return Err(());
-                }
-            }
-        };
-        {
-            let mut t = task.state.borrow_mut();
-            t.known = status.known;
-            t.running = status.running;
-            t.numerator = status.numerator;
-            t.denominator = status.denominator;
-            t.finished = true;
-        }
-        let code = self.fire(Callback::Status, object)?;
-        self.release(object);
-        if code != SUCCESS {
-            return self.paused(code);
-        }
-        Ok(())
-    }
-
-    /// A callback asked to stop: `runTasks()` returns with its code.
-    fn paused(&self, code: i32) -> Result<(), ()> {
-        if let Ok(mut state) = self.state.try_borrow_mut() {
-            state.last.code = code;
-            if !is_quiet(code) {
-                state
-                    .last
-                    .warn(code, "runTasks", "a task callback returned this code");
-                return Err(());
-            }
-        }
-        Err(())
-    }
-
-    /// libgearman frees finished tasks with FREE_TASKS; the PHP object then reports dead.
-    fn release(&self, object: &Zval) {
-        let free = self
-            .state
-            .try_borrow()
-            .map_or(true, |s| s.options & CLIENT_FREE_TASKS != 0);
-        if free {
-            if let Some(task) = task_of(object) {
-                if let Ok(mut t) = task.state.try_borrow_mut() {
-                    t.alive = false;
-                    t.context = None;
-                }
-            }
-        }
-    }
-
-    /// The task object an event belongs to; a final event also forgets the job.
-    fn task_for(state: &mut ClientState, job: JobId, event: &JobEvent) -> Option<Zval> {
-        if matches!(event, JobEvent::Finished(_)) {
-            let object = state.running.remove(&job);
-            state.core.take(job);
-            object
-        } else {
-            state.running.get(&job).map(Zval::shallow_clone)
-        }
-    }
-
-    /// Applies one event to its task and fires the matching callback. When the callback asks to
-    /// pause, the event is kept and delivered again by the next `runTasks()`, as libgearman
-    /// re-runs a paused task's callback.
-    fn deliver(&self, object: Zval, event: JobEvent) -> Result<(), ()> {
-        let kept = event.clone();
-        let Some(task) = task_of(&object) else {
-            return Ok(());
-        };
-        let mut failure = None;
-        let which = {
-            let mut t = task.state.borrow_mut();
-            match event {
-                JobEvent::Created(handle) => {
-                    t.handle = handle;
-                    t.known = true;
-                    t.running = false;
-                    t.data = Bytes::new();
-                    Some(Callback::Created)
-                }
-                JobEvent::Data(data) => {
-                    t.running = true;
-                    t.data = data;
-                    Some(Callback::Data)
-                }
-                JobEvent::Warning(data) => {
-                    t.running = true;
-                    t.data = data;
-                    Some(Callback::Warning)
-                }
-                JobEvent::Status {
-                    numerator,
-                    denominator,
-                } => {
-                    t.running = true;
-                    t.data = Bytes::new();
-                    t.numerator = numerator;
-                    t.denominator = denominator;
-                    Some(Callback::Status)
-                }
-                JobEvent::Finished(outcome) => {
-                    t.finished = true;
-                    t.known = false;
-                    t.running = false;
-                    match outcome {
-                        Outcome::Complete(result) => {
-                            t.data = result;
-                            Some(Callback::Complete)
-                        }
-                        Outcome::Exception(data) => {
-                            t.data = data;
-                            Some(Callback::Exception)
-                        }
-                        Outcome::Failed => {
-                            t.data = Bytes::new();
-                            Some(Callback::Fail)
-                        }
-                        Outcome::Queued => None,
-                        Outcome::Error(e) => {
-                            failure = Some(e);
-                            Some(Callback::Fail)
-                        }
-                    }
-                }
-            }
-        };
-        let code = match which {
-            Some(which) => match self.fire(which, &object) {
-                Ok(code) => code,
-                Err(()) => {
-                    // The callback threw: a finished task is released all the same.
-                    if task.state.try_borrow().is_ok_and(|t| t.finished) {
-                        self.release(&object);
-                    }
-                    return Err(());
-                }
-            },
-            None => SUCCESS,
-        };
-        if code != SUCCESS && failure.is_none() {
-            if let Ok(mut state) = self.state.try_borrow_mut() {
-                state.paused = Some((object.shallow_clone(), kept));
-            }
-            return self.paused(code);
-        }
-        let finished = task.state.try_borrow().is_ok_and(|t| t.finished);
-        if finished {
-            self.release(&object);
-        }
-        if let Some(e) = failure {
-            if let Ok(mut state) = self.state.try_borrow_mut() {
-                state.last.warn_error("runTasks", &e);
-            }
-            return Err(());
-        }
-        Ok(())
-    }
-
-    /// `runTasks()`: submit, then process events until every task has finished.
+    /// `runTasks()`: submit, then report events until every task has finished.
     fn run_all(&self) -> bool {
         let call = "runTasks";
-        let quiet = || self.state.try_borrow().is_ok_and(|s| is_quiet(s.last.code));
-        loop {
-            // Tasks added before the call, and by callbacks during it, are sent here.
-            let has_queued = self.state.try_borrow().is_ok_and(|s| !s.queued.is_empty());
-            if has_queued && self.submit_queued(call).is_err() {
-                return quiet();
+        if self.model.try_borrow_mut().is_err() {
+            warn(&format!(
+                "{call}(GEARMAN_IN_PROGRESS) the client is busy in another call"
+            ));
+            return false;
+        }
+        let mut events = PhpEvents { client: self };
+        let outcome = run_tasks(&self.model, &mut events, call);
+        let Ok(mut model) = self.model.try_borrow_mut() else {
+            return false;
+        };
+        match outcome {
+            Ok(SUCCESS) => {
+                model.last.succeed();
+                true
             }
-            let (object, event) = {
-                let Some(mut state) = self.state(call) else {
-                    return false;
-                };
-                if let Some(paused) = state.paused.take() {
-                    paused
-                } else {
-                    if state.running.is_empty() {
-                        state.last.succeed();
-                        return true;
-                    }
-                    let event = match state.core.next_event() {
-                        Ok(Some(event)) => event,
-                        Ok(None) => {
-                            let orphans: Vec<Zval> =
-                                state.running.drain().map(|(_, o)| o).collect();
-                            state.last.succeed();
-                            drop(state);
-                            for object in &orphans {
-                                self.release(object);
-                            }
-                            return true;
-                        }
-                        Err(e) => {
-                            state.last.warn_error(call, &e);
-                            return false;
-                        }
-                    };
-                    match Self::task_for(&mut state, event.job, &event.event) {
-                        Some(object) => (object, event.event),
-                        None => continue,
-                    }
-                }
-            };
-            if let Err(()) = self.deliver(object, event) {
-                return quiet();
+            Ok(code) if is_quiet(code) => true,
+            Ok(_) => {
+                warn_last(&model.last);
+                false
             }
+            // A callback threw: the exception is pending.
+            Err(()) => is_quiet(model.last.code()),
         }
     }
 
@@ -551,21 +313,16 @@ impl GearmanClient {
     }
 
     fn job_status_of(&self, call: &str, key: &[u8], by_unique: bool) -> Zval {
-        let Some(mut state) = self.state(call) else {
+        let Some(mut model) = self.model(call) else {
             return Self::status_array(false, false, 0, 0);
         };
-        let status = if by_unique {
-            state.core.job_status_unique(key)
-        } else {
-            state.core.job_status(key)
-        };
-        match status {
+        match model.status(call, key, by_unique) {
             Ok(s) => {
-                state.last.succeed();
+                model.last.succeed();
                 Self::status_array(s.known, s.running, s.numerator, s.denominator)
             }
-            Err(e) => {
-                state.last.warn_error(call, &e);
+            Err(code) => {
+                Self::report(&model, code);
                 Self::status_array(false, false, 0, 0)
             }
         }
@@ -573,125 +330,117 @@ impl GearmanClient {
 
     /// OPTION_REQ `exceptions` to every server now (pecl's exception handler set-up).
     fn send_exceptions_option(&self, call: &str) -> PhpResult<bool> {
-        let Some(mut state) = self.state(call) else {
+        let Some(mut model) = self.model(call) else {
             return Ok(false);
         };
-        if state.core.inner().servers().next().is_none() {
-            state.core.inner_mut().options_mut().exceptions = true;
+        if model.servers().is_empty() {
+            model.core.inner_mut().options_mut().exceptions = true;
             return Ok(true);
         }
-        match state.core.set_server_option(b"exceptions") {
-            Ok(()) => {
-                state.last.succeed();
-                Ok(true)
-            }
-            Err(e) => {
-                state.last.record_error(call, &e);
-                Err(exception_option_failed())
-            }
+        if model.set_server_option(call, b"exceptions") {
+            model.last.succeed();
+            Ok(true)
+        } else {
+            Err(exception_option_failed())
         }
     }
-}
 
-fn job_request(
-    function: &PhpBytes,
-    workload: &PhpBytes,
-    unique: Option<&PhpBytes>,
-    priority: Priority,
-) -> JobRequest {
-    let mut request = JobRequest::new(
-        Bytes::copy_from_slice(function.as_bytes()),
-        Bytes::copy_from_slice(workload.as_bytes()),
-    )
-    .priority(priority);
-    if let Some(unique) = unique.filter(|u| !u.as_bytes().is_empty()) {
-        request = request.unique(Bytes::copy_from_slice(unique.as_bytes()));
+    fn add_servers_then(
+        &self,
+        call: &str,
+        add: impl FnOnce(&mut LibClient<PhpTask>) -> Result<(), i32>,
+        setup_exception_handler: bool,
+    ) -> PhpResult<bool> {
+        {
+            let Some(mut model) = self.model(call) else {
+                return Ok(false);
+            };
+            if add(&mut model).is_err() {
+                warn_last(&model.last);
+                return Ok(false);
+            }
+        }
+        if setup_exception_handler {
+            return self.send_exceptions_option(call);
+        }
+        Ok(true)
     }
-    request
 }
 
-/// A new GearmanTask object, as a zval the client and PHP share.
-fn new_task(state: TaskState) -> Zval {
-    let object = ZendClassObject::new(GearmanTask::with_state(state));
-    let mut zval = Zval::new();
-    // Setting an object into a fresh zval cannot fail.
-    let _ = object.set_zval(&mut zval, false);
-    zval
+impl Drop for GearmanClient {
+    /// Tasks hold their PHP objects, and those objects the tasks: let go of every task so
+    /// neither outlives the client.
+    fn drop(&mut self) {
+        let tasks = self.model.get_mut().forget_all();
+        drop(tasks);
+    }
 }
 
 #[php_impl]
 impl GearmanClient {
     pub fn __construct() -> PhpResult<GearmanClient> {
-        let core =
-            BlockingClient::new(ClientOptions::default()).map_err(|_| allocation_failure())?;
+        let mut model = LibClient::new().map_err(|_| allocation_failure())?;
+        // pecl creates its clients with FREE_TASKS.
+        model.flags.free_tasks = true;
         Ok(GearmanClient {
-            state: RefCell::new(ClientState {
-                core,
-                options: CLIENT_FREE_TASKS,
-                timeout_ms: -1,
-                last: LastError::default(),
-                context: Bytes::new(),
-                callbacks: Default::default(),
-                queued: Vec::new(),
-                running: HashMap::new(),
-                last_handle: Bytes::new(),
-                paused: None,
-            }),
+            model: RefCell::new(model),
+            callbacks: RefCell::new(Default::default()),
+            context: RefCell::new(Bytes::new()),
         })
     }
 
     pub fn return_code(&self) -> i64 {
-        self.state
+        self.model
             .try_borrow()
-            .map_or(0, |s| i64::from(s.last.code))
+            .map_or(0, |m| i64::from(m.last.code()))
     }
 
     pub fn error(&self) -> Zval {
-        self.state
+        self.model
             .try_borrow()
-            .map_or_else(|_| bool_zval(false), |s| s.last.text_zval())
+            .map_or_else(|_| bool_zval(false), |m| text_zval(&m.last))
     }
 
     pub fn get_errno(&self) -> i64 {
-        self.state
+        self.model
             .try_borrow()
-            .map_or(0, |s| i64::from(s.last.errno))
+            .map_or(0, |m| i64::from(m.last.errno()))
     }
 
     pub fn options(&self) -> i64 {
-        self.state.try_borrow().map_or(0, |s| s.options)
+        self.model
+            .try_borrow()
+            .map_or(0, |m| i64::from(m.flags.bits()))
     }
 
     pub fn set_options(&self, option: i64) -> bool {
-        self.state("setOptions")
-            .map(|mut s| s.options = options::CLIENT.set(s.options, option))
+        self.model("setOptions")
+            .map(|mut m| m.set_options("setOptions", option as i32))
             .is_some()
     }
 
     pub fn add_options(&self, option: i64) -> bool {
-        self.state("addOptions")
-            .map(|mut s| s.options = options::CLIENT.add(s.options, option))
+        self.model("addOptions")
+            .map(|mut m| m.add_options("addOptions", option as i32))
             .is_some()
     }
 
     pub fn remove_options(&self, option: i64) -> bool {
-        self.state("removeOptions")
-            .map(|mut s| s.options = options::CLIENT.remove(s.options, option))
+        self.model("removeOptions")
+            .map(|mut m| m.remove_options(option as i32))
             .is_some()
     }
 
     pub fn timeout(&self) -> i64 {
-        self.state.try_borrow().map_or(-1, |s| s.timeout_ms)
+        self.model
+            .try_borrow()
+            .map_or(-1, |m| i64::from(m.timeout()))
     }
 
     pub fn set_timeout(&self, timeout: i64) -> bool {
-        let Some(mut state) = self.state("setTimeout") else {
-            return false;
-        };
-        state.timeout_ms = timeout;
-        state.core.inner_mut().options_mut().timeout =
-            (timeout >= 0).then(|| Duration::from_millis(timeout.unsigned_abs()));
-        true
+        self.model("setTimeout")
+            .map(|mut m| m.set_timeout(timeout as i32))
+            .is_some()
     }
 
     #[php(optional = host)]
@@ -702,25 +451,16 @@ impl GearmanClient {
         setupExceptionHandler: Option<bool>,
     ) -> PhpResult<bool> {
         let call = "addServer";
-        let addr = {
-            let Some(mut state) = self.state(call) else {
-                return Ok(false);
-            };
-            match servers::resolve(host.as_ref().map(PhpBytes::as_bytes), port.unwrap_or(0)) {
-                Ok(addr) => addr,
-                Err(e) => {
-                    state.last.warn(return_code::GETADDRINFO, call, &e);
-                    return Ok(false);
-                }
-            }
-        };
-        if let Some(mut state) = self.state(call) {
-            state.core.add_server(addr);
-        }
-        if setupExceptionHandler.unwrap_or(true) {
-            return self.send_exceptions_option(call);
-        }
-        Ok(true)
+        let host = servers::host_text(host.as_ref().map(PhpBytes::as_bytes));
+        let port = servers::port(port.unwrap_or(0));
+        self.add_servers_then(
+            call,
+            |m| match port {
+                Ok(port) => m.add_server(call, &host, port),
+                Err(detail) => Err(m.last.set(return_code::GETADDRINFO, call, &detail)),
+            },
+            setupExceptionHandler.unwrap_or(true),
+        )
     }
 
     #[php(optional = servers)]
@@ -730,33 +470,18 @@ impl GearmanClient {
         setupExceptionHandler: Option<bool>,
     ) -> PhpResult<bool> {
         let call = "addServers";
-        {
-            let Some(mut state) = self.state(call) else {
-                return Ok(false);
-            };
-            let list = servers::list_or_default(servers.as_ref().map(PhpBytes::as_bytes));
-            match servers::resolve_list(&list) {
-                Ok(addrs) => {
-                    for addr in addrs {
-                        state.core.add_server(addr);
-                    }
-                }
-                Err(e) => {
-                    state.last.warn(return_code::GETADDRINFO, call, &e);
-                    return Ok(false);
-                }
-            }
-        }
-        if setupExceptionHandler.unwrap_or(true) {
-            return self.send_exceptions_option(call);
-        }
-        Ok(true)
+        let list = servers::list_or_default(servers.as_ref().map(PhpBytes::as_bytes));
+        self.add_servers_then(
+            call,
+            |m| m.add_servers(call, &list),
+            setupExceptionHandler.unwrap_or(true),
+        )
     }
 
     /// Waits for I/O in non-blocking mode. This client's calls block until they are done,
     /// so there is never I/O left to wait for.
     pub fn wait(&self) -> bool {
-        self.state("wait").map(|mut s| s.last.succeed()).is_some()
+        self.model("wait").map(|mut m| m.last.succeed()).is_some()
     }
 
     pub fn do_normal(
@@ -796,13 +521,8 @@ impl GearmanClient {
         workload: PhpBytes,
         unique: Option<PhpBytes>,
     ) -> Zval {
-        self.submit_background(
-            "doHighBackground",
-            function,
-            workload,
-            unique,
-            Priority::High,
-        )
+        let call = "doHighBackground";
+        self.submit_background(call, function, workload, unique, Priority::High)
     }
 
     pub fn do_low_background(
@@ -815,8 +535,8 @@ impl GearmanClient {
     }
 
     pub fn do_job_handle(&self) -> Zval {
-        match self.state.try_borrow() {
-            Ok(s) => bytes_zval(&s.last_handle),
+        match self.model.try_borrow() {
+            Ok(m) => bytes_zval(m.do_handle().to_bytes()),
             Err(_) => bytes_zval(b""),
         }
     }
@@ -837,24 +557,16 @@ impl GearmanClient {
 
     pub fn ping(&self, workload: PhpBytes) -> bool {
         let call = "ping";
-        let Some(mut state) = self.state(call) else {
+        let Some(mut model) = self.model(call) else {
             return false;
         };
-        match state.core.echo(workload.as_bytes()) {
-            Ok(reply) if reply[..] == *workload.as_bytes() => {
-                state.last.succeed();
+        match model.echo(call, workload.as_bytes()) {
+            Ok(()) => {
+                model.last.succeed();
                 true
             }
-            Ok(_) => {
-                state.last.warn(
-                    return_code::ECHO_DATA_CORRUPTION,
-                    call,
-                    "the echo reply differs from the request",
-                );
-                false
-            }
-            Err(e) => {
-                state.last.warn_error(call, &e);
+            Err(_) => {
+                warn_last(&model.last);
                 false
             }
         }
@@ -868,13 +580,11 @@ impl GearmanClient {
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
-        let kind = TaskKind::Job {
-            priority: Priority::Normal,
-            background: false,
-        };
-        self.add_task_of(
-            "addTask",
-            kind,
+        let (call, priority, background) = ("addTask", Priority::Normal, false);
+        self.add_job_task(
+            call,
+            priority,
+            background,
             function_name,
             workload,
             context,
@@ -890,13 +600,11 @@ impl GearmanClient {
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
-        let kind = TaskKind::Job {
-            priority: Priority::High,
-            background: false,
-        };
-        self.add_task_of(
-            "addTaskHigh",
-            kind,
+        let (call, priority, background) = ("addTaskHigh", Priority::High, false);
+        self.add_job_task(
+            call,
+            priority,
+            background,
             function_name,
             workload,
             context,
@@ -912,13 +620,11 @@ impl GearmanClient {
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
-        let kind = TaskKind::Job {
-            priority: Priority::Low,
-            background: false,
-        };
-        self.add_task_of(
-            "addTaskLow",
-            kind,
+        let (call, priority, background) = ("addTaskLow", Priority::Low, false);
+        self.add_job_task(
+            call,
+            priority,
+            background,
             function_name,
             workload,
             context,
@@ -934,13 +640,11 @@ impl GearmanClient {
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
-        let kind = TaskKind::Job {
-            priority: Priority::Normal,
-            background: true,
-        };
-        self.add_task_of(
-            "addTaskBackground",
-            kind,
+        let (call, priority, background) = ("addTaskBackground", Priority::Normal, true);
+        self.add_job_task(
+            call,
+            priority,
+            background,
             function_name,
             workload,
             context,
@@ -956,13 +660,11 @@ impl GearmanClient {
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
-        let kind = TaskKind::Job {
-            priority: Priority::High,
-            background: true,
-        };
-        self.add_task_of(
-            "addTaskHighBackground",
-            kind,
+        let (call, priority, background) = ("addTaskHighBackground", Priority::High, true);
+        self.add_job_task(
+            call,
+            priority,
+            background,
             function_name,
             workload,
             context,
@@ -978,13 +680,11 @@ impl GearmanClient {
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
-        let kind = TaskKind::Job {
-            priority: Priority::Low,
-            background: true,
-        };
-        self.add_task_of(
-            "addTaskLowBackground",
-            kind,
+        let (call, priority, background) = ("addTaskLowBackground", Priority::Low, true);
+        self.add_job_task(
+            call,
+            priority,
+            background,
             function_name,
             workload,
             context,
@@ -998,73 +698,68 @@ impl GearmanClient {
 
     #[php(optional = context)]
     pub fn add_task_status(&self, job_handle: PhpBytes, context: Option<&Zval>) -> Zval {
-        let Some(mut state) = self.state("addTaskStatus") else {
-            return bool_zval(false);
-        };
-        let mut task = TaskState::new(TaskKind::Status);
-        task.alive = true;
-        task.handle = Bytes::copy_from_slice(job_handle.as_bytes());
-        task.known = true;
-        task.context = context.map(Zval::shallow_clone);
-        let object = new_task(task);
-        state.queued.push(object.shallow_clone());
-        object
+        let call = "addTaskStatus";
+        self.add_task_of(call, None, job_handle.as_bytes(), &[], context, None)
     }
 
     pub fn set_workload_callback(&self, function: &Zval) -> bool {
-        self.set_callback("setWorkloadCallback", Callback::Workload, function)
+        self.set_callback(Callback::Workload, function)
     }
 
     pub fn set_created_callback(&self, function: &Zval) -> bool {
-        self.set_callback("setCreatedCallback", Callback::Created, function)
+        self.set_callback(Callback::Created, function)
     }
 
     pub fn set_data_callback(&self, function: &Zval) -> bool {
-        self.set_callback("setDataCallback", Callback::Data, function)
+        self.set_callback(Callback::Data, function)
     }
 
     pub fn set_warning_callback(&self, function: &Zval) -> bool {
-        self.set_callback("setWarningCallback", Callback::Warning, function)
+        self.set_callback(Callback::Warning, function)
     }
 
     pub fn set_status_callback(&self, function: &Zval) -> bool {
-        self.set_callback("setStatusCallback", Callback::Status, function)
+        self.set_callback(Callback::Status, function)
     }
 
     pub fn set_complete_callback(&self, function: &Zval) -> bool {
-        self.set_callback("setCompleteCallback", Callback::Complete, function)
+        self.set_callback(Callback::Complete, function)
     }
 
     /// Also asks the servers to forward exceptions, as pecl does.
     pub fn set_exception_callback(&self, function: &Zval) -> PhpResult<bool> {
-        if !self.set_callback("setExceptionCallback", Callback::Exception, function) {
+        if !self.set_callback(Callback::Exception, function) {
             return Ok(false);
         }
         self.send_exceptions_option("setExceptionCallback")
     }
 
     pub fn set_fail_callback(&self, function: &Zval) -> bool {
-        self.set_callback("setFailCallback", Callback::Fail, function)
+        self.set_callback(Callback::Fail, function)
     }
 
     pub fn clear_callbacks(&self) -> bool {
-        if let Ok(mut state) = self.state.try_borrow_mut() {
-            state.callbacks = Default::default();
+        if let Ok(mut callbacks) = self.callbacks.try_borrow_mut() {
+            *callbacks = Default::default();
         }
         true
     }
 
     pub fn context(&self) -> Zval {
-        match self.state.try_borrow() {
-            Ok(s) => bytes_zval(&s.context),
+        match self.context.try_borrow() {
+            Ok(c) => bytes_zval(&c),
             Err(_) => bytes_zval(b""),
         }
     }
 
     pub fn set_context(&self, data: PhpBytes) -> bool {
-        self.state("setContext")
-            .map(|mut s| s.context = Bytes::copy_from_slice(data.as_bytes()))
-            .is_some()
+        match self.context.try_borrow_mut() {
+            Ok(mut c) => {
+                *c = Bytes::copy_from_slice(data.as_bytes());
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     pub fn enable_exception_handler(&self) -> PhpResult<bool> {

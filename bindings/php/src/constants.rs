@@ -1,11 +1,15 @@
 //! pecl gearman's 157 constants with their values (php-api.md §10), generated once from that
-//! table. A test counts them from PHP.
+//! table; the return codes and option bits come from gearman-core's libgearman model, the one
+//! source the C header is checked against too. A test counts them from PHP.
+
+use gearman_core::libgearman::options;
+use gearman_core::return_code;
 
 /// `GEARMAN_DEFAULT_TCP_HOST`, the only string constant.
 pub const DEFAULT_TCP_HOST: (&str, &str) = ("GEARMAN_DEFAULT_TCP_HOST", "localhost");
 
-/// Every integer constant.
-pub const INTEGERS: &[(&str, i64)] = &[
+/// The integer constants pecl declares before the return codes.
+pub const INTEGERS_BEFORE: &[(&str, i64)] = &[
     ("GEARMAN_DEFAULT_TCP_PORT", 4730),
     ("GEARMAN_DEFAULT_SOCKET_TIMEOUT", 10),
     ("GEARMAN_DEFAULT_SOCKET_SEND_SIZE", 32768),
@@ -20,54 +24,29 @@ pub const INTEGERS: &[(&str, i64)] = &[
     ("GEARMAN_SEND_BUFFER_SIZE", 8192),
     ("GEARMAN_RECV_BUFFER_SIZE", 8192),
     ("GEARMAN_WORKER_WAIT_TIMEOUT", 10000),
-    ("GEARMAN_SUCCESS", 0),
-    ("GEARMAN_IO_WAIT", 1),
-    ("GEARMAN_SHUTDOWN", 2),
-    ("GEARMAN_SHUTDOWN_GRACEFUL", 3),
-    ("GEARMAN_ERRNO", 4),
-    ("GEARMAN_EVENT", 5),
-    ("GEARMAN_TOO_MANY_ARGS", 6),
-    ("GEARMAN_NO_ACTIVE_FDS", 7),
-    ("GEARMAN_INVALID_MAGIC", 8),
-    ("GEARMAN_INVALID_COMMAND", 9),
-    ("GEARMAN_INVALID_PACKET", 10),
-    ("GEARMAN_UNEXPECTED_PACKET", 11),
-    ("GEARMAN_GETADDRINFO", 12),
-    ("GEARMAN_NO_SERVERS", 13),
-    ("GEARMAN_LOST_CONNECTION", 14),
-    ("GEARMAN_MEMORY_ALLOCATION_FAILURE", 15),
-    ("GEARMAN_JOB_EXISTS", 16),
-    ("GEARMAN_JOB_QUEUE_FULL", 17),
-    ("GEARMAN_SERVER_ERROR", 18),
-    ("GEARMAN_WORK_ERROR", 19),
-    ("GEARMAN_WORK_DATA", 20),
-    ("GEARMAN_WORK_WARNING", 21),
-    ("GEARMAN_WORK_STATUS", 22),
-    ("GEARMAN_WORK_EXCEPTION", 23),
-    ("GEARMAN_WORK_FAIL", 24),
-    ("GEARMAN_NOT_CONNECTED", 25),
-    ("GEARMAN_COULD_NOT_CONNECT", 26),
-    ("GEARMAN_SEND_IN_PROGRESS", 27),
-    ("GEARMAN_RECV_IN_PROGRESS", 28),
-    ("GEARMAN_NOT_FLUSHING", 29),
-    ("GEARMAN_DATA_TOO_LARGE", 30),
-    ("GEARMAN_INVALID_FUNCTION_NAME", 31),
-    ("GEARMAN_INVALID_WORKER_FUNCTION", 32),
-    ("GEARMAN_NO_REGISTERED_FUNCTIONS", 34),
-    ("GEARMAN_NO_JOBS", 35),
-    ("GEARMAN_ECHO_DATA_CORRUPTION", 36),
-    ("GEARMAN_NEED_WORKLOAD_FN", 37),
-    ("GEARMAN_PAUSE", 38),
-    ("GEARMAN_UNKNOWN_STATE", 39),
-    ("GEARMAN_PTHREAD", 40),
-    ("GEARMAN_PIPE_EOF", 41),
-    ("GEARMAN_QUEUE_ERROR", 42),
-    ("GEARMAN_FLUSH_DATA", 43),
-    ("GEARMAN_SEND_BUFFER_TOO_SMALL", 44),
-    ("GEARMAN_IGNORE_PACKET", 45),
-    ("GEARMAN_UNKNOWN_OPTION", 46),
-    ("GEARMAN_TIMEOUT", 47),
-    ("GEARMAN_MAX_RETURN", 53),
+];
+
+/// Return codes pecl 2.1.5 does not declare (newer than its constant table).
+const RETURN_CODES_NOT_IN_PECL: &[i32] = &[
+    return_code::NO_REGISTERED_FUNCTION,
+    return_code::ARGUMENT_TOO_LARGE,
+    return_code::INVALID_ARGUMENT,
+    return_code::IN_PROGRESS,
+    return_code::INVALID_SERVER_OPTION,
+    return_code::JOB_NOT_FOUND,
+];
+
+/// pecl's `GEARMAN_<RETURN_CODE>` constants, from gearman-core's one table of return codes.
+pub fn return_codes() -> impl Iterator<Item = (&'static str, i64)> {
+    return_code::NAMES
+        .iter()
+        .enumerate()
+        .filter(|(code, _)| !RETURN_CODES_NOT_IN_PECL.contains(&(*code as i32)))
+        .map(|(code, name)| (*name, code as i64))
+}
+
+/// The integer constants pecl declares after the return codes.
+pub const INTEGERS_AFTER: &[(&str, i64)] = &[
     ("GEARMAN_VERBOSE_FATAL", 1),
     ("GEARMAN_VERBOSE_ERROR", 2),
     ("GEARMAN_VERBOSE_INFO", 3),
@@ -137,25 +116,46 @@ pub const INTEGERS: &[(&str, i64)] = &[
     ("GEARMAN_JOB_PRIORITY_NORMAL", 1),
     ("GEARMAN_JOB_PRIORITY_LOW", 2),
     ("GEARMAN_JOB_PRIORITY_MAX", 3),
-    ("GEARMAN_CLIENT_ALLOCATED", 1),
-    ("GEARMAN_CLIENT_NON_BLOCKING", 2),
-    ("GEARMAN_CLIENT_TASK_IN_USE", 4),
-    ("GEARMAN_CLIENT_UNBUFFERED_RESULT", 8),
-    ("GEARMAN_CLIENT_NO_NEW", 16),
-    ("GEARMAN_CLIENT_FREE_TASKS", 32),
+    ("GEARMAN_CLIENT_ALLOCATED", options::CLIENT_ALLOCATED as i64),
+    (
+        "GEARMAN_CLIENT_NON_BLOCKING",
+        options::CLIENT_NON_BLOCKING as i64,
+    ),
+    (
+        "GEARMAN_CLIENT_TASK_IN_USE",
+        options::CLIENT_TASK_IN_USE as i64,
+    ),
+    (
+        "GEARMAN_CLIENT_UNBUFFERED_RESULT",
+        options::CLIENT_UNBUFFERED_RESULT as i64,
+    ),
+    ("GEARMAN_CLIENT_NO_NEW", options::CLIENT_NO_NEW as i64),
+    (
+        "GEARMAN_CLIENT_FREE_TASKS",
+        options::CLIENT_FREE_TASKS as i64,
+    ),
     ("GEARMAN_CLIENT_STATE_IDLE", 0),
     ("GEARMAN_CLIENT_STATE_NEW", 1),
     ("GEARMAN_CLIENT_STATE_SUBMIT", 2),
     ("GEARMAN_CLIENT_STATE_PACKET", 3),
-    ("GEARMAN_WORKER_ALLOCATED", 1),
-    ("GEARMAN_WORKER_NON_BLOCKING", 2),
-    ("GEARMAN_WORKER_PACKET_INIT", 4),
+    ("GEARMAN_WORKER_ALLOCATED", options::WORKER_ALLOCATED as i64),
+    (
+        "GEARMAN_WORKER_NON_BLOCKING",
+        options::WORKER_NON_BLOCKING as i64,
+    ),
+    (
+        "GEARMAN_WORKER_PACKET_INIT",
+        options::WORKER_PACKET_INIT as i64,
+    ),
     ("GEARMAN_WORKER_GRAB_JOB_IN_USE", 8),
     ("GEARMAN_WORKER_PRE_SLEEP_IN_USE", 16),
     ("GEARMAN_WORKER_WORK_JOB_IN_USE", 32),
-    ("GEARMAN_WORKER_CHANGE", 64),
-    ("GEARMAN_WORKER_GRAB_UNIQ", 128),
-    ("GEARMAN_WORKER_TIMEOUT_RETURN", 256),
+    ("GEARMAN_WORKER_CHANGE", options::WORKER_CHANGE as i64),
+    ("GEARMAN_WORKER_GRAB_UNIQ", options::WORKER_GRAB_UNIQ as i64),
+    (
+        "GEARMAN_WORKER_TIMEOUT_RETURN",
+        options::WORKER_TIMEOUT_RETURN as i64,
+    ),
     ("GEARMAN_WORKER_STATE_START", 0),
     ("GEARMAN_WORKER_STATE_FUNCTION_SEND", 1),
     ("GEARMAN_WORKER_STATE_CONNECT", 2),

@@ -14,7 +14,6 @@ mod constants;
 mod convert;
 mod error;
 mod job;
-mod options;
 mod procedural;
 mod servers;
 mod task;
@@ -35,11 +34,15 @@ pub use worker::GearmanWorker;
 /// The pecl release whose API this is.
 const PECL_VERSION: &str = "2.1.5";
 /// What `gearman_version()` reports for the library underneath.
-const LIBRARY_VERSION: &str = "1.1.20-gearman-rs";
+fn library_version() -> &'static str {
+    gearman_core::libgearman::VERSION
+        .to_str()
+        .unwrap_or_default()
+}
 
 #[php_function]
 pub fn gearman_version() -> &'static str {
-    LIBRARY_VERSION
+    library_version()
 }
 
 #[php_function]
@@ -49,20 +52,13 @@ pub fn gearman_bugreport() -> &'static str {
 
 #[php_function]
 pub fn gearman_verbose_name(verbose: i64) -> Option<&'static str> {
-    let name = match verbose {
-        0 => "NEVER",
-        1 => "FATAL",
-        2 => "ERROR",
-        3 => "INFO",
-        4 => "DEBUG",
-        5 => "CRAZY",
-        v if v < 0 => {
-            error::warn("Input must be an integer greater than 0.");
-            return None;
-        }
-        _ => "UNKNOWN",
-    };
-    Some(name)
+    if verbose < 0 {
+        error::warn("Input must be an integer greater than 0.");
+        return None;
+    }
+    gearman_core::libgearman::verbose_name(verbose)
+        .to_str()
+        .ok()
 }
 
 #[php_function]
@@ -80,7 +76,7 @@ extern "C" fn module_info(_module: *mut ModuleEntry) {
     info_table_start!();
     info_table_row!("gearman support", "enabled");
     info_table_row!("extension version", PECL_VERSION);
-    info_table_row!("libgearman version", LIBRARY_VERSION);
+    info_table_row!("libgearman version", library_version());
     info_table_row!("Default TCP Host", constants::DEFAULT_TCP_HOST.1);
     info_table_row!("Default TCP Port", "4730");
     info_table_end!();
@@ -127,8 +123,13 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         ))
         .info_function(module_info)
         .request_startup_function(allow_serialization);
-    for (name, value) in constants::INTEGERS {
-        module = module.constant((*name, *value, &[]));
+    let integers = constants::INTEGERS_BEFORE
+        .iter()
+        .copied()
+        .chain(constants::return_codes())
+        .chain(constants::INTEGERS_AFTER.iter().copied());
+    for (name, value) in integers {
+        module = module.constant((name, value, &[]));
     }
     procedural::register(module)
 }

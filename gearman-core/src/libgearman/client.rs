@@ -582,15 +582,28 @@ impl<U> LibClient<U> {
 fn deliver<U, E: TaskEvents<U>>(
     cell: &RefCell<LibClient<U>>,
     events: &mut E,
+    call: &str,
     task: TaskRef<U>,
     which: Option<Callback>,
     finishes: bool,
 ) -> Result<i32, E::Abort> {
     if let Some(which) = which {
-        let code = events.call(&task, which)?;
+        let code = match events.call(&task, which) {
+            Ok(code) => code,
+            Err(abort) => {
+                // The front end stops at once; an ended task is still let go of.
+                if finishes {
+                    let released = cell.borrow_mut().finish(&task);
+                    if let Some(user) = released {
+                        events.released(&task, user);
+                    }
+                }
+                return Err(abort);
+            }
+        };
         if code != SUCCESS {
             let mut c = cell.borrow_mut();
-            c.last.set_code(code);
+            c.last.set(code, call, "a task callback returned this code");
             if !task.borrow().detached {
                 c.paused = Some(Paused {
                     task,
@@ -629,7 +642,7 @@ fn start_new<U, E: TaskEvents<U>>(
         if let Err(code) = cell.borrow_mut().query_status(call, &task) {
             return Ok(code);
         }
-        let code = deliver(cell, events, task, Some(Callback::Status), true)?;
+        let code = deliver(cell, events, call, task, Some(Callback::Status), true)?;
         if code != SUCCESS {
             return Ok(code);
         }
@@ -718,10 +731,10 @@ fn run_loop<U, E: TaskEvents<U>>(
                 if p.task.borrow().detached {
                     continue;
                 }
-                deliver(cell, events, p.task, Some(p.which), p.finishes)?
+                deliver(cell, events, call, p.task, Some(p.which), p.finishes)?
             }
             Next::Deliver(task, which, finishes, failure) => {
-                let code = deliver(cell, events, task, which, finishes)?;
+                let code = deliver(cell, events, call, task, which, finishes)?;
                 match failure {
                     Some(e) if code == SUCCESS => cell.borrow_mut().last.record(call, &e),
                     _ => code,
