@@ -22,6 +22,9 @@ pub mod task;
 pub mod types;
 pub mod worker;
 
+#[cfg(test)]
+mod lifecycle_tests;
+
 use std::ffi::{c_char, c_void, CStr, CString};
 
 /// The bytes of a NUL-terminated C string, or `None` for NULL.

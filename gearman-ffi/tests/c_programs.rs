@@ -50,12 +50,20 @@ enum Library {
 }
 
 fn compile(program: &str, library: Library) -> PathBuf {
+    compile_with(program, library, &[])
+}
+
+/// Builds `program` with extra compiler flags (e.g. `-fsanitize=address`).
+fn compile_with(program: &str, library: Library, flags: &[&str]) -> PathBuf {
     let source = root()
         .join("gearman-ffi/tests/c")
         .join(format!("{program}.c"));
-    let out = gearman_testkit::temp_dir("cbin").join(format!("{program}-{library:?}"));
+    let name = format!("{program}-{library:?}{}", flags.concat());
+    let out = gearman_testkit::temp_dir("cbin").join(name);
     let mut gcc = Command::new("gcc");
-    gcc.args(["-std=c99", "-Wall", "-Werror", "-g", "-o"])
+    gcc.args(["-std=c99", "-Wall", "-Werror", "-g"])
+        .args(flags)
+        .arg("-o")
         .arg(&out)
         .arg(&source);
     match library {
@@ -226,9 +234,44 @@ fn null_and_freed_handles_are_safe() {
 
 #[test]
 fn no_memory_errors_or_leaks_under_valgrind() {
-    for program in ["basics", "workers", "tasks", "null_safety"] {
+    for program in ["basics", "workers", "tasks", "null_safety", "reentrancy"] {
         under_valgrind(program);
     }
+}
+
+/// Callbacks that call back into the library (job reports, add_task, freeing another task,
+/// setting a context) behave as on libgearman; nested run_tasks and a task freeing itself, which
+/// libgearman does not survive, work on ours under valgrind and AddressSanitizer.
+#[test]
+fn callbacks_may_call_back_into_the_library() {
+    same_behaviour("reentrancy", Kind::Ours);
+    same_behaviour("reentrancy", Kind::Debian);
+    let nested = [("NESTED", "1")];
+    let checked = |out: Output, how: &str| {
+        let printed = text(&out);
+        assert!(
+            out.status.success(),
+            "{how}: exit {:?}\n{printed}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in [
+            "nested run_tasks: GEARMAN_SUCCESS\n",
+            "add_task from a callback: GEARMAN_SUCCESS\n",
+            "complete added: done\n",
+            "completes 3 fails 1 nested runs 1\n",
+            "third: GEARMAN_WORK_FAIL context failed\n",
+            "worker exit 0\n",
+        ] {
+            assert!(printed.contains(line), "{how}: no {line:?} in\n{printed}");
+        }
+    };
+    let server = Kind::Ours.start();
+    let binary = compile("reentrancy", Library::Ours);
+    checked(run_with(&binary, server.port, true, &nested), "valgrind");
+    let asan = compile_with("reentrancy", Library::Ours, &["-fsanitize=address"]);
+    let out = run_with(&asan, server.port, false, &nested);
+    checked(out, "AddressSanitizer");
 }
 
 #[test]
