@@ -13,7 +13,7 @@ use gearman_core::blocking::{
 use gearman_core::{
     ClientOptions, Error, JobRequest, Outcome, Priority, ServerAddr, WorkerOptions,
 };
-use gearman_testkit::{free_port, Kind, Server};
+use gearman_testkit::{closed_port, Kind, Server};
 
 fn client(servers: &[&Server]) -> BlockingClient {
     client_with(
@@ -271,7 +271,8 @@ fn waits_time_out_and_dead_servers_fail_fast(kind: Kind) {
         Err(Error::Timeout(_))
     ));
     let mut dead = BlockingClient::new(ClientOptions::default()).unwrap();
-    dead.add_server(ServerAddr::new("127.0.0.1", free_port()));
+    let closed = closed_port();
+    dead.add_server(ServerAddr::new("127.0.0.1", closed.port));
     let err = dead.run(JobRequest::new("f", "x")).unwrap_err();
     assert!(
         err.to_string().contains("could not connect to 127.0.0.1:"),
