@@ -238,7 +238,13 @@ fn echo_epoch_and_reduce_jobs(kind: Kind) {
     assert!(c.job_status(&handle).unwrap().known);
     c.submit_background(JobRequest::new("red", "RD").unique("ru").reducer("reducer"))
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1100));
+    // Wait for the due time itself, not for the job: Debian's gearmand never hands out an epoch
+    // job to a worker that asked before it was due, and its time(2) is a coarse clock that may
+    // lag ours by a few milliseconds.
+    let due = UNIX_EPOCH + Duration::from_secs(now + 1) + Duration::from_millis(200);
+    assert!(gearman_testkit::wait_until(Duration::from_secs(3), || {
+        SystemTime::now() >= due
+    }));
     let options = WorkerOptions {
         timeout: Some(Duration::from_secs(10)),
         ..Default::default()
