@@ -1,5 +1,5 @@
 # Shared by the client benchmarks (bench/php/run.sh, bench/python/run.sh): sourced after `root`
-# is set. Starts our release gearmand on a free port of 127.0.0.1 ($port), keeps a scratch
+# is set. Starts our release gearmand on 127.0.0.1, on a port the kernel picks ($port), keeps a scratch
 # directory ($dir), stops every process in $pids on exit, and sets the run sizes.
 
 # Each library runs `rounds` times, alternating, and the medians are printed: the client, the
@@ -7,16 +7,16 @@
 single=3000 many=30000 rounds=5
 if [ "${1:-}" = "--quick" ]; then single=1000 many=10000 rounds=1; fi
 
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+source "$root/scripts/gearmand.sh"
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 
-start_gearmand() {
-  "$root/target/release/gearmand" --listen=127.0.0.1 --port="$port" --log-file="$dir/log" &
-  pids+=($!)
-  sleep 0.3
+start_our_gearmand() {
+  start_gearmand "$root/target/release/gearmand" "$dir/log" || exit 1
+  pids+=("$gearmand_pid")
+  port=$gearmand_port
 }
 
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }

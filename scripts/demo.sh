@@ -9,16 +9,16 @@ scripts/python-env.sh
 (cd bindings/php && cargo build --release --quiet)
 bin=target/release
 export PKG_CONFIG_PATH=$PWD/target/libgearman/lib/pkgconfig
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+source scripts/gearmand.sh
 dir=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 
+start_gearmand "$bin/gearmand" "$dir/gearmand.log"
+pids+=("$gearmand_pid")
+port=$gearmand_port
 echo "== our gearmand on 127.0.0.1:$port"
-"$bin/gearmand" --listen=127.0.0.1 --port="$port" --log-file="$dir/gearmand.log" &
-pids+=($!)
-for _ in $(seq 100); do "$bin/gearadmin" -h 127.0.0.1 -p "$port" --server-version >/dev/null 2>&1 && break; sleep 0.05; done
 
 echo "== worker: gearman -w -f count_lines -- wc -l"
 "$bin/gearman" -h 127.0.0.1 -p "$port" -w -f count_lines -- wc -l &

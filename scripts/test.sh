@@ -8,8 +8,6 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-# The C tests link the cdylib, which `cargo test` alone does not rebuild.
-cargo build --workspace --quiet
 cargo test --workspace 2>&1 | tee target/test-output.txt
 # Independent peers (python gear, pygearman, Debian's php-gearman) against our gearmand.
 tests/peers/run.sh

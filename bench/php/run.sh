@@ -11,7 +11,7 @@ cargo build --release --quiet -p gearman-server
 (cd bindings/php && cargo build --release --quiet)
 ours="-d extension=$root/bindings/php/target/release/libgearman.so"
 theirs="-d extension=gearman"
-start_gearmand
+start_our_gearmand
 for _ in 1 2; do php -n $ours bench/php/worker.php "$port" & pids+=($!); done
 sleep 0.5
 printf '\nPHP client benchmark: bench/php/load.php under each extension, same server (ours) and workers\n'

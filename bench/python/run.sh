@@ -9,7 +9,7 @@ source bench/lib.sh "$@"
 scripts/python-env.sh
 [ -x target/peers/venv-pygearman/bin/python ] || tests/peers/run.sh >/dev/null
 cargo build --release --quiet -p gearman-server
-start_gearmand
+start_our_gearmand
 for _ in 1 2; do target/pyenv/bin/python bench/python/worker.py "$port" & pids+=($!); done
 sleep 0.5
 ours=target/pyenv/bin/python

@@ -2,7 +2,7 @@
 //! library, run against the same server (our gearmand) with the same Rust echo workers, printing
 //! jobs/s and the client process's CPU time per job.
 //!
-//! `scripts/build-libgearman.sh && cargo run --release -p gearman-bench --bin c-client-bench`
+//! `cargo run --release -p gearman-bench --bin c-client-bench` (it builds our libgearman itself)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,14 +20,17 @@ fn compile(ours: bool) -> PathBuf {
         .arg(&out)
         .arg(root.join("bench/c/load.c"));
     if ours {
-        let prefix = root.join("target/libgearman");
-        assert!(
-            prefix.join("lib/libgearman.so.8").exists(),
-            "run scripts/build-libgearman.sh first"
-        );
-        gcc.arg(format!("-I{}", prefix.join("include").display()))
-            .arg(format!("-L{}", prefix.join("lib").display()))
-            .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()));
+        // Our cdylib, freshly built with this benchmark's profile, under its soname.
+        let lib = gearman_testkit::temp_dir("c-bench-lib");
+        std::fs::copy(
+            gearman_testkit::our_libgearman(),
+            lib.join("libgearman.so.8"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("libgearman.so.8", lib.join("libgearman.so")).unwrap();
+        gcc.arg(format!("-I{}", root.join("include").display()))
+            .arg(format!("-L{}", lib.display()))
+            .arg(format!("-Wl,-rpath,{}", lib.display()));
     }
     gcc.arg("-lgearman");
     assert!(gcc.status().unwrap().success(), "gcc failed");

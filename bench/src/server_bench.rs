@@ -163,7 +163,18 @@ async fn measure(kind: Kind, sizes: &Sizes) -> Results {
 
     pipelined(&mut c, "queued", sizes.queued - 2 * sizes.probe, 100, true).await;
     r.rate_full = pipelined(&mut c, "queued", sizes.probe, 100, true).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Measure once the server reports every job queued (each was acknowledged already).
+    let (port, expected) = (server.port, sizes.queued);
+    let all_queued = tokio::task::spawn_blocking(move || {
+        gearman_testkit::wait_until(Duration::from_secs(30), || {
+            gearman_testkit::admin(port, "status")
+                .lines()
+                .find_map(|l| l.strip_prefix("queued\t"))
+                .and_then(|rest| rest.split('\t').next()?.parse::<usize>().ok())
+                == Some(expected)
+        })
+    });
+    assert!(all_queued.await.unwrap(), "the server lost queued jobs");
     let after = rss_kib(server.pid());
     // Each job carries a 10-byte payload and a 36-byte generated unique.
     let per_job = (after.saturating_sub(before) * 1024) as f64 / sizes.queued as f64;

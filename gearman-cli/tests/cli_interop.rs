@@ -195,7 +195,8 @@ fn worker_count_and_line_data(kind: Kind) {
 
 #[test]
 fn connection_failure_is_one_clear_line_and_exit_1() {
-    let port = gearman_testkit::free_port();
+    let closed = gearman_testkit::closed_port();
+    let port = closed.port;
     let out = sh(&format!("{OURS} -h 127.0.0.1 -p {port} -f x data"));
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -1,41 +1,54 @@
 //! A fake server that misbehaves: the client must answer with a clear error, never hang or panic.
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use gearman_core::blocking::{BlockingClient, BlockingWorker};
 use gearman_core::{ClientOptions, Error, JobRequest, Outcome, ServerAddr, WorkerOptions};
 
-/// Answers every connection's first request with `reply`, then closes it; gives up once no
-/// connection has come for half a second (a client may reconnect and resubmit).
-fn fake_server(reply: Vec<u8>) -> (ServerAddr, std::thread::JoinHandle<()>) {
+/// Answers every connection's first request with `reply`, then shuts down its sending side and
+/// waits for the client to close (so the reply is never lost to a reset); serves connections
+/// until `stop` is set (a client may reconnect and resubmit).
+fn fake_server(reply: Vec<u8>, stop: Arc<AtomicBool>) -> (ServerAddr, std::thread::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     listener.set_nonblocking(true).unwrap();
     let handle = std::thread::spawn(move || {
-        let mut idle_since = std::time::Instant::now();
-        while idle_since.elapsed() < Duration::from_millis(500) {
-            let Ok((mut stream, _)) = listener.accept() else {
-                std::thread::sleep(Duration::from_millis(5));
-                continue;
-            };
-            stream.set_nonblocking(false).unwrap();
-            let mut header = [0u8; 12];
-            let _ = stream.read_exact(&mut header);
-            let len = u32::from_be_bytes([header[8], header[9], header[10], header[11]]) as usize;
-            let mut payload = vec![0u8; len];
-            let _ = stream.read_exact(&mut payload);
-            let _ = stream.write_all(&reply);
-            std::thread::sleep(Duration::from_millis(20));
-            idle_since = std::time::Instant::now();
-        }
+        std::thread::scope(|scope| {
+            while !stop.load(Ordering::SeqCst) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                let reply = &reply;
+                scope.spawn(move || answer_once(stream, reply));
+            }
+        })
     });
     (ServerAddr::new("127.0.0.1", port), handle)
 }
 
+fn answer_once(mut stream: TcpStream, reply: &[u8]) {
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut header = [0u8; 12];
+    let _ = stream.read_exact(&mut header);
+    let len = u32::from_be_bytes([header[8], header[9], header[10], header[11]]) as usize;
+    let mut payload = vec![0u8; len];
+    let _ = stream.read_exact(&mut payload);
+    let _ = stream.write_all(reply);
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.read_to_end(&mut Vec::new());
+}
+
 fn run_against(reply: Vec<u8>) -> gearman_core::JobResult {
-    let (addr, server) = fake_server(reply);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (addr, server) = fake_server(reply, stop.clone());
     let options = ClientOptions {
         timeout: Some(Duration::from_secs(5)),
         ..Default::default()
@@ -45,6 +58,9 @@ fn run_against(reply: Vec<u8>) -> gearman_core::JobResult {
     let result = client
         .run(JobRequest::new("f", "data"))
         .expect("an outcome, not a timeout");
+    // Closing the client ends the server's connections; nothing connects after this.
+    drop(client);
+    stop.store(true, Ordering::SeqCst);
     server.join().unwrap();
     result
 }

@@ -12,30 +12,12 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A directory holding our library under its soname, for linking and for the loader.
+/// A directory holding our library under its soname, for linking and for the loader. The
+/// cdylib is built first: `cargo test` builds only the rlib this test links.
 fn our_lib_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile = exe.parent().and_then(Path::parent).unwrap();
-        let built = profile.join("libgearman.so");
-        // `cargo test` does not rebuild the cdylib; scripts/test.sh runs `cargo build` first.
-        let hint = "run `cargo build -p gearman-ffi` first";
-        let built_at = std::fs::metadata(&built).and_then(|m| m.modified());
-        let built_at =
-            built_at.unwrap_or_else(|_| panic!("{} is missing: {hint}", built.display()));
-        for source in std::fs::read_dir(root().join("gearman-ffi/src"))
-            .unwrap()
-            .flatten()
-        {
-            let changed = source.metadata().and_then(|m| m.modified()).unwrap();
-            assert!(
-                changed <= built_at,
-                "{} is older than {}: {hint}",
-                built.display(),
-                source.path().display()
-            );
-        }
+        let built = gearman_testkit::our_libgearman();
         let dir = gearman_testkit::temp_dir("libgearman");
         std::fs::copy(&built, dir.join("libgearman.so.8")).unwrap();
         std::os::unix::fs::symlink("libgearman.so.8", dir.join("libgearman.so")).unwrap();

@@ -174,30 +174,33 @@ fn gearadmin_listings_match_debian_gearmand() {
 
 #[test]
 fn classic_daemon_invocation_works() {
-    // The classic introduction: `gearmand -d -v -p $PORT`.
-    let port = gearman_testkit::free_port();
+    // The classic introduction: `gearmand -d -v -p $PORT`, with port 0 so the kernel picks a
+    // free one, which the daemon's PID (from its pid file) is then found listening on.
     let dir = gearman_testkit::temp_dir("daemon");
     let pid_file = dir.join("pid");
     let status = Command::new(gearman_testkit::our_gearmand())
-        .args([
-            "-d",
-            "-v",
-            "-p",
-            &port.to_string(),
-            "-P",
-            pid_file.to_str().unwrap(),
-        ])
+        .args(["-d", "-v", "-p", "0", "-P", pid_file.to_str().unwrap()])
         .status()
         .unwrap();
     assert!(status.success());
+    // The pid file is written once the listeners are bound.
+    let mut pid = 0;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let read = std::fs::read_to_string(&pid_file).unwrap_or_default();
+            pid = read.trim().parse().unwrap_or(0);
+            pid != 0
+        }),
+        "no pid file {}",
+        pid_file.display()
+    );
+    // 127.0.0.1 comes first (and ::1 may follow on another port).
+    let port = *gearman_testkit::listening_ports(pid)
+        .first()
+        .expect("the daemon listens");
     assert!(wait_until(Duration::from_secs(5), || {
         gearman_testkit::answers_version(port)
     }));
-    let pid: u32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
     let out = sh(&format!("{GEARADMIN} -h 127.0.0.1 -p {port} --getpid"));
     assert_eq!(text(&out).trim(), pid.to_string());
     gearman_testkit::signal(pid, libc::SIGTERM);

@@ -1,6 +1,7 @@
 //! `-q sqlite`: every acknowledged background job survives `kill -9`, and runs after a restart.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -22,10 +23,12 @@ fn acknowledged_jobs_survive_kill_9_and_run_after_restart() {
     let pid = server.pid();
 
     // Four clients submit pipelined background jobs while the server is killed under them.
+    let acked_so_far = AtomicUsize::new(0);
     let acknowledged: Vec<Vec<Bytes>> = std::thread::scope(|scope| {
         let loaders: Vec<_> = (0..4)
             .map(|t| {
                 let addr = addr.clone();
+                let acked_so_far = &acked_so_far;
                 scope.spawn(move || {
                     let options = ClientOptions {
                         timeout: Some(Duration::from_secs(5)),
@@ -49,6 +52,7 @@ fn acknowledged_jobs_survive_kill_9_and_run_after_restart() {
                             match client.wait(id) {
                                 Ok(r) if r.outcome == Some(Outcome::Queued) => {
                                     acked.push(r.unique.clone());
+                                    acked_so_far.fetch_add(1, Ordering::SeqCst);
                                 }
                                 _ => break 'load,
                             }
@@ -58,7 +62,14 @@ fn acknowledged_jobs_survive_kill_9_and_run_after_restart() {
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(700));
+        // Kill once the load is well under way (jobs acknowledged, more in flight).
+        assert!(
+            gearman_testkit::wait_until(Duration::from_secs(30), || {
+                acked_so_far.load(Ordering::SeqCst) >= 1000
+            }),
+            "the loaders got only {} jobs acknowledged in 30 s",
+            acked_so_far.load(Ordering::SeqCst)
+        );
         gearman_testkit::signal(pid, libc::SIGKILL);
         loaders.into_iter().map(|l| l.join().unwrap()).collect()
     });

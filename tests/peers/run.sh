@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs the independent peers (python gear, pygearman, Debian's php-gearman) against our gearmand
-# and, for reference, against Debian's gearmand. Each server runs on 127.0.0.1 on a free port and
-# is stopped by PID. Prints "N passed, N failed" and exits non-zero on any failure.
+# and, for reference, against Debian's gearmand. Each server runs on 127.0.0.1 on a port the kernel
+# picks and is stopped by PID. Prints "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 peers="$root/target/peers"
 mkdir -p "$peers"
+source "$root/scripts/gearmand.sh"
+# Our gearmand as the sources say now, never a stale one.
+cargo build --quiet --manifest-path "$root/Cargo.toml" -p gearman-server --bin gearmand || exit 1
 for p in gear pygearman; do
   if [ ! -x "$peers/venv-$p/bin/python" ] || ! "$peers/venv-$p/bin/python" -c "import ${p/pygearman/gearman}" 2>/dev/null; then
     rm -rf "$peers/venv-$p"
@@ -13,24 +16,18 @@ for p in gear pygearman; do
   fi
 done
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 passed=0
 failed=0
 run_against() {
   local name=$1 server=$2
   shift 2
   local port dir pid
-  port=$(free_port)
   dir=$(mktemp -d)
   case "$server" in
-    ours) "$root/target/debug/gearmand" --listen=127.0.0.1 --port="$port" --log-file="$dir/log" & ;;
-    debian) /usr/sbin/gearmand --listen=127.0.0.1 --port="$port" --threads=1 --log-file="$dir/log" --pid-file="$dir/pid" & ;;
-  esac
-  pid=$!
-  for _ in $(seq 100); do
-    python3 -c "import socket;s=socket.create_connection(('127.0.0.1',$port));s.sendall(b'version\n');assert s.recv(64)" 2>/dev/null && break
-    sleep 0.05
-  done
+    ours) start_gearmand "$root/target/debug/gearmand" "$dir/log" ;;
+    debian) start_gearmand /usr/sbin/gearmand "$dir/log" --threads=1 --pid-file="$dir/pid" ;;
+  esac || { failed=$((failed + 1)); echo "FAIL  $server gearmand did not start"; return; }
+  pid=$gearmand_pid port=$gearmand_port
   if PORT=$port timeout 60 "$@" >"$dir/out" 2>&1; then
     passed=$((passed + 1)); echo "ok    $name against $server gearmand"
   else

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the .phpt tests with PHP's run-tests.php for each extension (ours and Debian's pecl
 # php-gearman) against each server (our gearmand and Debian's); every run must pass (the phpt
-# files that exercise a defect of the reference skip under it). Servers run on 127.0.0.1 on free
-# ports and are stopped by PID.
+# files that exercise a defect of the reference skip under it). Servers run on 127.0.0.1 on ports
+# the kernel picks and are stopped by PID.
 # Usage: run.sh [ours|debian ...]   (default: both extensions)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -13,7 +13,9 @@ run_tests=$(ls /usr/lib/php/*/build/run-tests.php | head -1)
 extensions=("$@")
 [ $# -eq 0 ] && extensions=(ours debian)
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+source "$root/scripts/gearmand.sh"
+# Our gearmand as the sources say now, never a stale one.
+cargo build --quiet --manifest-path "$root/Cargo.toml" -p gearman-server --bin gearmand || exit 1
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -22,26 +24,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_server() { # kind port
-  case "$1" in
-    ours) "$root/target/debug/gearmand" --listen=127.0.0.1 --port="$2" --log-file="$work/$1.log" & ;;
-    debian) /usr/sbin/gearmand --listen=127.0.0.1 --port="$2" --threads=1 \
-              --log-file="$work/$1.log" --pid-file="$work/$1.pid" & ;;
-  esac
-  pids+=($!)
-  for _ in $(seq 100); do
-    python3 -c "import socket;s=socket.create_connection(('127.0.0.1',$2));s.sendall(b'version\n');assert s.recv(64)" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "gearmand ($1) did not start"; return 1
-}
-
 declare -A port
-for server in ours debian; do
-  port[$server]=$(free_port)
-  start_server "$server" "${port[$server]}" || exit 1
-done
-dead_port=$(free_port)
+start_gearmand "$root/target/debug/gearmand" "$work/ours.log" || exit 1
+pids+=("$gearmand_pid") port[ours]=$gearmand_port
+start_gearmand /usr/sbin/gearmand "$work/debian.log" --threads=1 --pid-file="$work/debian.pid" || exit 1
+pids+=("$gearmand_pid") port[debian]=$gearmand_port
+hold_closed_port
+pids+=("$closed_port_pid") dead_port=$closed_port
 
 status=0
 for ext in "${extensions[@]}"; do

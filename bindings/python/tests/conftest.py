@@ -1,6 +1,8 @@
-"""Servers for the tests: our gearmand and Debian's, each on a free port of 127.0.0.1, stopped by
-PID. Workers run in separate processes."""
+"""Servers for the tests: our gearmand and Debian's, each on 127.0.0.1 on a port the kernel picks
+(found as the server's own listening socket in /proc), stopped by PID. Workers run in separate
+processes."""
 
+import functools
 import os
 import pathlib
 import socket
@@ -15,10 +17,31 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@functools.cache
+def our_gearmand():
+    """Our gearmand, built now by cargo (a no-op when fresh), never a stale binary."""
+    subprocess.run([os.environ.get("CARGO", "cargo"), "build", "--quiet", "--manifest-path",
+                    str(ROOT / "Cargo.toml"), "-p", "gearman-server", "--bin", "gearmand"],
+                   check=True)
+    return str(ROOT / "target" / "debug" / "gearmand")
+
+
+def listening_ports(pid):
+    """The TCP ports (IPv4) on which process `pid` itself holds a listening socket."""
+    inodes = set()
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[len("socket:["):-1])
+        with open("/proc/%d/net/tcp" % pid) as table:
+            rows = [line.split() for line in table.readlines()[1:]]
+    except OSError:
+        return []
+    return [int(r[1].rsplit(":", 1)[1], 16) for r in rows if r[3] == "0A" and r[9] in inodes]
 
 
 def answers(port):
@@ -33,23 +56,37 @@ def answers(port):
 class Server:
     def __init__(self, kind):
         self.kind = kind
-        self.port = free_port()
+        self.port = 0
         self.dir = tempfile.mkdtemp(prefix="gearman-py-")
         self.start()
 
     def command(self):
         log = os.path.join(self.dir, "log")
         if self.kind == "ours":
-            binary = os.environ.get("GEARMAND_BIN") or str(ROOT / "target" / "debug" / "gearmand")
-            return [binary, "--listen=127.0.0.1", "--port=%d" % self.port, "--log-file=" + log]
+            return [our_gearmand(), "--listen=127.0.0.1", "--port=%d" % self.port,
+                    "--log-file=" + log]
         return ["/usr/sbin/gearmand", "--listen=127.0.0.1", "--port=%d" % self.port, "--threads=1",
                 "--log-file=" + log, "--pid-file=" + os.path.join(self.dir, "pid")]
 
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
     def start(self):
+        """Starts on port 0 the first time, on the same port after that (restart)."""
         self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL)
         deadline = time.time() + 10
-        while not answers(self.port):
-            assert time.time() < deadline, "server did not start"
+        while True:
+            assert self.process.poll() is None, "server exited:\n" + self.log()
+            ports = listening_ports(self.process.pid)
+            if (ports and not self.port) or self.port in ports:
+                self.port = self.port or ports[0]
+                if answers(self.port):
+                    return
+            assert time.time() < deadline, "server did not start:\n" + self.log()
             time.sleep(0.02)
 
     def stop(self):

@@ -140,6 +140,22 @@ impl Raw {
         got[12..].to_vec()
     }
 
+    /// Grabs a job the way a worker does: GRAB_JOB, and on NO_JOB sleep (PRE_SLEEP) until the
+    /// server's NOOP and ask again. Returns the JOB_ASSIGN payload; fails after 5 s of silence.
+    pub fn grab_waiting(&mut self) -> Vec<u8> {
+        loop {
+            self.send(PacketType::GrabJob, &[]);
+            let got = self.read_packet();
+            let number = u32::from_be_bytes([got[4], got[5], got[6], got[7]]);
+            if number == PacketType::JobAssign as u32 {
+                return got[12..].to_vec();
+            }
+            assert_eq!(number, PacketType::NoJob as u32, "got {}", show(&got));
+            self.send(PacketType::PreSleep, &[]);
+            self.expect(PacketType::Noop, &[]);
+        }
+    }
+
     /// Asserts nothing arrives within `wait`.
     pub fn expect_silence(&mut self, wait: Duration) {
         self.stream.set_read_timeout(Some(wait)).unwrap();

@@ -1,21 +1,41 @@
-//! Helpers for tests that run real job servers: a free port on 127.0.0.1, a server process
-//! started in the foreground and stopped by its PID when dropped, and readiness by `version`.
+//! Helpers for tests that run real job servers: a server process started in the foreground on
+//! a port the kernel picks, found through `/proc` as our child's own listening socket, and
+//! stopped by its PID when dropped; our binaries built by cargo before they run.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Debian's reference job server.
 pub const DEBIAN_GEARMAND: &str = "/usr/sbin/gearmand";
 
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
+/// A port on 127.0.0.1 that refuses connections for as long as the value lives: the socket is
+/// bound but never listens, so nothing else can take the port meanwhile.
+pub struct ClosedPort {
+    _socket: socket2::Socket,
+    pub port: u16,
+}
+
+/// A port on 127.0.0.1 where connecting is refused (for "server is down" tests).
+pub fn closed_port() -> ClosedPort {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    socket
+        .bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
+        .expect("bind 127.0.0.1:0");
+    let port = socket
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
         .map(|a| a.port())
-        .expect("bind")
+        .expect("bound address");
+    ClosedPort {
+        _socket: socket,
+        port,
+    }
 }
 
 /// Whether `version` answers on the port.
@@ -31,6 +51,48 @@ pub fn answers_version(port: u16) -> bool {
     BufReader::new(stream).read_line(&mut line).is_ok() && !line.is_empty()
 }
 
+/// The TCP ports (IPv4 and IPv6) on which process `pid` itself holds a listening socket, read
+/// from `/proc`, IPv4 first: a port some other process listens on is never reported.
+pub fn listening_ports(pid: u32) -> Vec<u16> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    let inodes: Vec<String> = fds
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|link| {
+            let link = link.to_string_lossy().into_owned();
+            let inode = link.strip_prefix("socket:[")?.strip_suffix(']')?;
+            Some(inode.to_string())
+        })
+        .collect();
+    let mut ports = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else {
+            continue;
+        };
+        // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(&"0A"), Some(inode)) =
+                (fields.get(1), fields.get(3), fields.get(9))
+            else {
+                continue;
+            };
+            let port = local
+                .rsplit(':')
+                .next()
+                .and_then(|hex| u16::from_str_radix(hex, 16).ok());
+            if let Some(port) = port.filter(|_| inodes.iter().any(|i| i == inode)) {
+                if !ports.contains(&port) {
+                    ports.push(port);
+                }
+            }
+        }
+    }
+    ports
+}
+
 /// A job server process, killed (by PID) and reaped on drop.
 pub struct Server {
     child: Child,
@@ -41,7 +103,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts Debian's gearmand on a free port.
+    /// Starts Debian's gearmand.
     pub fn debian() -> Server {
         Self::debian_with(&[])
     }
@@ -52,20 +114,18 @@ impl Server {
             Path::new(DEBIAN_GEARMAND).exists(),
             "{DEBIAN_GEARMAND} is missing: install gearman-job-server (scripts/test.sh does)"
         );
-        let port = free_port();
         let dir = temp_dir("gearmand");
         let mut args = vec![
             "--listen=127.0.0.1".to_string(),
-            format!("--port={port}"),
             "--threads=1".into(),
             format!("--log-file={}", dir.join("gearmand.log").display()),
             format!("--pid-file={}", dir.join("gearmand.pid").display()),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        Self::start(DEBIAN_GEARMAND.into(), args, port, dir)
+        Self::start(DEBIAN_GEARMAND.into(), args, dir)
     }
 
-    /// Starts our gearmand (built by `cargo test --workspace` / `cargo build`) on a free port.
+    /// Starts our gearmand (built first, see [`our_gearmand`]).
     pub fn ours() -> Server {
         Self::ours_with(&[])
     }
@@ -73,45 +133,80 @@ impl Server {
     /// Starts our gearmand with extra options.
     pub fn ours_with(extra: &[&str]) -> Server {
         let program = our_gearmand();
-        let port = free_port();
         let dir = temp_dir("ours");
         let mut args = vec![
             "--listen=127.0.0.1".to_string(),
-            format!("--port={port}"),
             format!("--log-file={}", dir.join("gearmand.log").display()),
             format!("--pid-file={}", dir.join("gearmand.pid").display()),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        Self::start(program, args, port, dir)
+        Self::start(program, args, dir)
     }
 
-    /// Starts any server binary with `args`; `{port}` in an argument is replaced.
-    pub fn start(program: PathBuf, args: Vec<String>, port: u16, dir: PathBuf) -> Server {
-        let child = spawn(&program, &args);
-        let server = Server {
-            child,
-            port,
+    /// Starts a gearmand-compatible binary with `args` and `--port=0`: the kernel picks a free
+    /// port and the server is ready once its own process listens there and answers `version`.
+    /// `args` must make it listen on one address only (`--listen=127.0.0.1`).
+    pub fn start(program: PathBuf, args: Vec<String>, dir: PathBuf) -> Server {
+        let mut server = Server {
+            child: spawn(&program, &args, 0),
+            port: 0,
             dir,
             program,
             args,
         };
+        server.port = server.wait_listening(None);
         server.wait_ready();
         server
     }
 
-    fn wait_ready(&self) {
+    /// Waits until the child listens (on `port` if given) and returns the port; panics with the
+    /// server's log if it exits first (for example because `port` was taken meanwhile).
+    fn wait_listening(&mut self, port: Option<u16>) -> u16 {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if answers_version(self.port) {
-                return;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "server {} exited ({status}) before listening{}; its log:\n{}",
+                    self.program.display(),
+                    port.map(|p| format!(" on port {p}")).unwrap_or_default(),
+                    self.log()
+                );
             }
-            std::thread::sleep(Duration::from_millis(20));
+            let ports = listening_ports(self.child.id());
+            match port {
+                Some(p) if ports.contains(&p) => return p,
+                None if ports.len() == 1 => return ports[0],
+                None if ports.len() > 1 => panic!(
+                    "server {} listens on several ports {ports:?}: pass --listen=127.0.0.1",
+                    self.program.display()
+                ),
+                _ => {}
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server {} (pid {}) is not listening{} after 10 s; its log:\n{}",
+                self.program.display(),
+                self.child.id(),
+                port.map(|p| format!(" on port {p}")).unwrap_or_default(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
         }
-        panic!(
-            "server {} did not answer on port {}",
+    }
+
+    fn wait_ready(&self) {
+        assert!(
+            wait_until(Duration::from_secs(10), || answers_version(self.port)),
+            "server {} does not answer `version` on port {}; its log:\n{}",
             self.program.display(),
-            self.port
+            self.port,
+            self.log()
         );
+    }
+
+    /// The server's log file (both servers are started with `--log-file` in `dir`).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("gearmand.log")).unwrap_or_default()
     }
 
     /// `127.0.0.1:PORT`
@@ -129,10 +224,12 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    /// Kills the server and starts it again on the same port with the same options.
+    /// Kills the server and starts it again on the same port with the same options; panics
+    /// clearly if another process took the port in between.
     pub fn restart(&mut self) {
         self.kill();
-        self.child = spawn(&self.program, &self.args);
+        self.child = spawn(&self.program, &self.args, self.port);
+        self.wait_listening(Some(self.port));
         self.wait_ready();
     }
 }
@@ -154,28 +251,92 @@ impl Drop for Server {
     }
 }
 
-/// Our gearmand binary: `$GEARMAND_BIN`, or `gearmand` in the cargo target directory that holds
-/// the running test.
-pub fn our_gearmand() -> PathBuf {
-    if let Some(path) = std::env::var_os("GEARMAND_BIN") {
-        return PathBuf::from(path);
-    }
+/// Where cargo put the running test (or benchmark) and with which profile, so that what it
+/// builds for the test comes from the same build: `(target dir, --target triple, profile)`.
+fn build_of_running_exe() -> (PathBuf, Option<String>, String) {
     let exe = std::env::current_exe().expect("current exe");
-    // Tests run from target/<profile>/deps, binaries such as benchmarks from target/<profile>.
-    let candidates: Vec<PathBuf> = exe
-        .ancestors()
-        .skip(1)
-        .take(2)
-        .map(|dir| dir.join("gearmand"))
-        .collect();
-    let path = candidates.iter().find(|p| p.is_file()).cloned();
-    let Some(path) = path else {
-        panic!(
-            "{} is missing: build it first (cargo build -p gearman-server)",
-            candidates[0].display()
-        )
+    // Tests run from <target>/[<triple>/]<profile>/deps, benchmarks from <target>/<profile>.
+    let mut out = exe.parent().expect("exe dir").to_path_buf();
+    if matches!(
+        out.file_name().and_then(|n| n.to_str()),
+        Some("deps" | "examples")
+    ) {
+        out.pop();
+    }
+    let profile = match out.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev".to_string(),
+        Some(other) => other.to_string(),
+        None => panic!("{} is not in a cargo target directory", exe.display()),
     };
-    path
+    let parent = out.parent().expect("target dir").to_path_buf();
+    let is_target_dir = |dir: &Path| dir.join("CACHEDIR.TAG").is_file();
+    match parent.parent() {
+        Some(grand) if !is_target_dir(&parent) && is_target_dir(grand) => {
+            let triple = parent.file_name().map(|n| n.to_string_lossy().into_owned());
+            (grand.to_path_buf(), triple, profile)
+        }
+        _ => (parent, None, profile),
+    }
+}
+
+/// Runs `cargo build ARGS` for this workspace with the cargo, target directory, target and
+/// profile of the running test, and returns the directory the artifacts are in. `cargo test`
+/// builds only what each test crate depends on, so a test that runs one of our other artifacts
+/// builds it first and never picks up a stale one.
+pub fn cargo_build(args: &[&str]) -> PathBuf {
+    let (target_dir, triple, profile) = build_of_running_exe();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+    let mut command = Command::new(cargo);
+    command
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .args(["--profile", &profile])
+        .args(args);
+    if let Some(triple) = &triple {
+        command.args(["--target", triple]);
+    }
+    let out = command.output().expect("run cargo");
+    assert!(
+        out.status.success(),
+        "{command:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut dir = target_dir;
+    if let Some(triple) = triple {
+        dir.push(triple);
+    }
+    dir.push(if profile == "dev" { "debug" } else { &profile });
+    dir
+}
+
+/// Our artifacts that tests run, built once per test process in one cargo invocation: the
+/// `gearmand` binary and the libgearman cdylib.
+fn our_build() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        cargo_build(&[
+            "-p",
+            "gearman-server",
+            "--bin",
+            "gearmand",
+            "-p",
+            "gearman-ffi",
+            "--lib",
+        ])
+    })
+}
+
+/// Our gearmand binary, freshly built (see [`cargo_build`]).
+pub fn our_gearmand() -> PathBuf {
+    our_build().join("gearmand")
+}
+
+/// Our libgearman cdylib (`libgearman.so`), freshly built (see [`cargo_build`]).
+pub fn our_libgearman() -> PathBuf {
+    our_build().join("libgearman.so")
 }
 
 /// Which job server a shared test runs against.
@@ -198,9 +359,10 @@ impl Kind {
     }
 }
 
-fn spawn(program: &Path, args: &[String]) -> Child {
+fn spawn(program: &Path, args: &[String], port: u16) -> Child {
     Command::new(program)
         .args(args)
+        .arg(format!("--port={port}"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
