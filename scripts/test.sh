@@ -9,6 +9,14 @@ scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace 2>&1 | tee target/test-output.txt
+# Miri checks the C ABI's handle life cycles and the libgearman model's bookkeeping (it cannot
+# open sockets; the callback re-entrancy tests run under valgrind and ASan in cargo test).
+if rustup component add --toolchain nightly miri rust-src >/dev/null 2>&1; then
+  MIRIFLAGS=-Zmiri-disable-isolation cargo +nightly miri test -p gearman-ffi --lib
+  MIRIFLAGS=-Zmiri-disable-isolation cargo +nightly miri test -p gearman-core --lib libgearman
+else
+  echo "Miri is not installable here (no nightly toolchain): its run is skipped"
+fi
 # Independent peers (python gear, pygearman, Debian's php-gearman) against our gearmand.
 tests/peers/run.sh
 # The Python module: built by maturin into a venv, tested with pytest against both servers and

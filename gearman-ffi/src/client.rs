@@ -12,6 +12,7 @@ use gearman_core::libgearman::{Callback, LibClient, TaskEvents, TaskKind, TaskRe
 use gearman_core::return_code as rc;
 use gearman_core::{JobRequest, Priority};
 
+use crate::allocator::Allocator;
 use crate::boundary::{boundary, record_panic_in, with_handle, with_handle_or, RecordsErrors};
 use crate::handle::{get, install, release};
 use crate::task::{free_task_struct, CTask, TaskImpl};
@@ -42,49 +43,6 @@ impl Actions {
             Callback::Complete => self.complete,
             Callback::Exception => self.exception,
             Callback::Fail => self.fail,
-        }
-    }
-}
-
-/// libgearman's allocator: where workloads handed to the caller come from and go back to.
-#[derive(Clone, Copy)]
-pub struct Allocator {
-    pub malloc: Option<gearman_malloc_fn_ptr>,
-    pub free: Option<gearman_free_fn_ptr>,
-    pub context: *mut c_void,
-}
-
-impl Default for Allocator {
-    fn default() -> Self {
-        Allocator {
-            malloc: None,
-            free: None,
-            context: ptr::null_mut(),
-        }
-    }
-}
-
-impl Allocator {
-    /// `size` bytes from the registered malloc function, else from libc's `malloc`.
-    pub fn malloc(&self, size: usize) -> *mut c_void {
-        match self.malloc {
-            // SAFETY: a C allocator registered for exactly this call shape.
-            Some(f) => unsafe { f(size, self.context) },
-            // SAFETY: malloc may be called with any size.
-            None => unsafe { libc::malloc(size) },
-        }
-    }
-
-    /// Releases memory through the registered free function, else libc's `free`.
-    ///
-    /// # Safety
-    /// `ptr` came from the matching allocator (or is NULL).
-    pub unsafe fn free(&self, ptr: *mut c_void) {
-        match self.free {
-            // SAFETY: the registered free function takes what the caller allocated.
-            Some(f) => unsafe { f(ptr, self.context) },
-            // SAFETY: forwarded from the caller.
-            None => unsafe { libc::free(ptr) },
         }
     }
 }
@@ -528,11 +486,8 @@ pub unsafe extern "C" fn gearman_client_set_workload_malloc_fn(
     context: *mut c_void,
 ) {
     with_handle(client, "gearman_client_set_workload_malloc_fn", |c| {
-        let mut allocator = c.allocator.get();
-        // SAFETY: a C function pointer of gearman_malloc_fn's type, or NULL.
-        allocator.malloc = unsafe { fn_ptr(function) };
-        allocator.context = context;
-        c.allocator.set(allocator);
+        // SAFETY: a C function of gearman_malloc_fn's type, or NULL.
+        unsafe { Allocator::set_malloc(&c.allocator, function, context) }
     })
 }
 
@@ -544,11 +499,8 @@ pub unsafe extern "C" fn gearman_client_set_workload_free_fn(
     context: *mut c_void,
 ) {
     with_handle(client, "gearman_client_set_workload_free_fn", |c| {
-        let mut allocator = c.allocator.get();
-        // SAFETY: a C function pointer of gearman_free_fn's type, or NULL.
-        allocator.free = unsafe { fn_ptr(function) };
-        allocator.context = context;
-        c.allocator.set(allocator);
+        // SAFETY: a C function of gearman_free_fn's type, or NULL.
+        unsafe { Allocator::set_free(&c.allocator, function, context) }
     })
 }
 
@@ -564,13 +516,8 @@ pub unsafe extern "C" fn gearman_client_set_memory_allocators(
     context: *mut c_void,
 ) -> gearman_return_t {
     with_handle(client, "gearman_client_set_memory_allocators", |c| {
-        // SAFETY: C function pointers of the named types, or NULL.
-        let (malloc, free) = unsafe { (fn_ptr(malloc), fn_ptr(free)) };
-        c.allocator.set(Allocator {
-            malloc,
-            free,
-            context,
-        });
+        // SAFETY: C functions of the named types, or NULL.
+        unsafe { Allocator::set_both(&c.allocator, malloc, free, context) };
         rc::SUCCESS
     })
 }

@@ -13,6 +13,7 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![allow(clippy::missing_safety_doc, non_camel_case_types)]
 
+pub mod allocator;
 pub mod boundary;
 pub mod client;
 pub mod handle;

@@ -27,11 +27,15 @@ fn tasks_in_caller_storage_and_on_the_heap() {
         assert!(!client.is_null());
         assert!(gearman_client_has_option(client, 1), "library-allocated");
         let mut stack_task: gearman_task_st = zeroed();
+        // One pointer for the whole test, as C holds one: a new `&mut` would invalidate the
+        // one the client keeps.
+        let stack_task = ptr::addr_of_mut!(stack_task);
         let mut ret = -1;
-        let context = 7usize as *mut std::ffi::c_void;
+        let mut marker = 7u8;
+        let context: *mut std::ffi::c_void = ptr::addr_of_mut!(marker).cast();
         let a = gearman_client_add_task(
             client,
-            &mut stack_task,
+            stack_task,
             context,
             c"f".as_ptr(),
             ptr::null(),
@@ -39,7 +43,7 @@ fn tasks_in_caller_storage_and_on_the_heap() {
             1,
             &mut ret,
         );
-        assert_eq!((a, ret), (&mut stack_task as *mut _, rc::SUCCESS));
+        assert_eq!((a, ret), (stack_task, rc::SUCCESS));
         let b = gearman_client_add_task_background(
             client,
             ptr::null_mut(),
@@ -81,9 +85,9 @@ fn tasks_in_caller_storage_and_on_the_heap() {
         assert!(!gearman_client_error(client).is_null());
         gearman_client_free(client);
         // The caller-storage task was freed with its client: calls on it fail cleanly.
-        assert!(gearman_task_context(&stack_task).is_null());
-        assert_eq!(gearman_task_return(&stack_task), rc::INVALID_ARGUMENT);
-        gearman_task_free(&mut stack_task);
+        assert!(gearman_task_context(stack_task).is_null());
+        assert_eq!(gearman_task_return(stack_task), rc::INVALID_ARGUMENT);
+        gearman_task_free(stack_task);
     }
 }
 
@@ -92,7 +96,7 @@ fn an_object_lives_while_a_call_holds_it() {
     // SAFETY: a local struct, then NULL-safe calls on it after it is released.
     unsafe {
         let mut storage: gearman_client_st = zeroed();
-        let client = gearman_client_create(&mut storage);
+        let client = gearman_client_create(ptr::addr_of_mut!(storage));
         assert!(!gearman_client_has_option(client, 1), "caller storage");
         let held = get(client).expect("a live handle");
         // What a callback freeing its own client does: the running call keeps the object.
@@ -123,7 +127,7 @@ fn worker_settings_and_freed_handles() {
         gearman_worker_free(copy);
         gearman_worker_free(worker);
         let mut storage: gearman_worker_st = zeroed();
-        let worker = gearman_worker_create(&mut storage);
+        let worker = gearman_worker_create(ptr::addr_of_mut!(storage));
         gearman_worker_free(worker);
         gearman_worker_free(worker);
         assert_eq!(gearman_worker_work(worker), rc::INVALID_ARGUMENT);

@@ -10,8 +10,8 @@ use gearman_core::libgearman::options::WORKER_ALLOCATED;
 use gearman_core::libgearman::{LibJob, LibWorker, WorkReply};
 use gearman_core::return_code as rc;
 
+use crate::allocator::Allocator;
 use crate::boundary::{boundary, record_panic_in, with_handle, with_handle_or, RecordsErrors};
-use crate::client::Allocator;
 use crate::handle::{get, install, release};
 use crate::types::*;
 use crate::{alloc_copy, c_bytes, c_slice, set_out, text_arg};
@@ -296,11 +296,8 @@ pub unsafe extern "C" fn gearman_worker_set_workload_malloc_fn(
     context: *mut c_void,
 ) {
     with_handle(worker, "gearman_worker_set_workload_malloc_fn", |w| {
-        let mut allocator = w.allocator.get();
         // SAFETY: a C function of gearman_malloc_fn's type, or NULL.
-        allocator.malloc = unsafe { fn_ptr(function) };
-        allocator.context = context;
-        w.allocator.set(allocator);
+        unsafe { Allocator::set_malloc(&w.allocator, function, context) }
     })
 }
 
@@ -312,11 +309,8 @@ pub unsafe extern "C" fn gearman_worker_set_workload_free_fn(
     context: *mut c_void,
 ) {
     with_handle(worker, "gearman_worker_set_workload_free_fn", |w| {
-        let mut allocator = w.allocator.get();
         // SAFETY: a C function of gearman_free_fn's type, or NULL.
-        allocator.free = unsafe { fn_ptr(function) };
-        allocator.context = context;
-        w.allocator.set(allocator);
+        unsafe { Allocator::set_free(&w.allocator, function, context) }
     })
 }
 
@@ -332,12 +326,7 @@ pub unsafe extern "C" fn gearman_worker_set_memory_allocators(
 ) -> gearman_return_t {
     with_handle(worker, "gearman_worker_set_memory_allocators", |w| {
         // SAFETY: C functions of the named types, or NULL.
-        let (malloc, free) = unsafe { (fn_ptr(malloc), fn_ptr(free)) };
-        w.allocator.set(Allocator {
-            malloc,
-            free,
-            context,
-        });
+        unsafe { Allocator::set_both(&w.allocator, malloc, free, context) };
         rc::SUCCESS
     })
 }

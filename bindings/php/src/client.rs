@@ -12,12 +12,12 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::Zval;
 use gearman_core::libgearman::client::run_tasks;
 use gearman_core::libgearman::{Callback, LibClient, TaskEvents, TaskKind, TaskRef};
-use gearman_core::return_code::{self, SUCCESS};
+use gearman_core::return_code::SUCCESS;
 use gearman_core::Priority;
 
 use crate::convert::{array_zval, bool_zval, bytes_zval, long_zval, to_long, PhpBytes};
 use crate::error::{allocation_failure, exception_option_failed, text_zval, warn, warn_last};
-use crate::servers;
+use crate::servers::{AddServers, ServerArgs};
 use crate::task::{new_task_object, task_of, PhpTask};
 
 const CALLBACKS: usize = 8;
@@ -348,14 +348,14 @@ impl GearmanClient {
     fn add_servers_then(
         &self,
         call: &str,
-        add: impl FnOnce(&mut LibClient<PhpTask>) -> Result<(), i32>,
+        args: ServerArgs,
         setup_exception_handler: bool,
     ) -> PhpResult<bool> {
         {
             let Some(mut model) = self.model(call) else {
                 return Ok(false);
             };
-            if add(&mut model).is_err() {
+            if model.add(call, &args).is_err() {
                 warn_last(&model.last);
                 return Ok(false);
             }
@@ -450,17 +450,8 @@ impl GearmanClient {
         port: Option<i64>,
         setupExceptionHandler: Option<bool>,
     ) -> PhpResult<bool> {
-        let call = "addServer";
-        let host = servers::host_text(host.as_ref().map(PhpBytes::as_bytes));
-        let port = servers::port(port.unwrap_or(0));
-        self.add_servers_then(
-            call,
-            |m| match port {
-                Ok(port) => m.add_server(call, &host, port),
-                Err(detail) => Err(m.last.set(return_code::GETADDRINFO, call, &detail)),
-            },
-            setupExceptionHandler.unwrap_or(true),
-        )
+        let args = ServerArgs::one(host.as_ref().map(PhpBytes::as_bytes), port);
+        self.add_servers_then("addServer", args, setupExceptionHandler.unwrap_or(true))
     }
 
     #[php(optional = servers)]
@@ -469,13 +460,8 @@ impl GearmanClient {
         servers: Option<PhpBytes>,
         setupExceptionHandler: Option<bool>,
     ) -> PhpResult<bool> {
-        let call = "addServers";
-        let list = servers::list_or_default(servers.as_ref().map(PhpBytes::as_bytes));
-        self.add_servers_then(
-            call,
-            |m| m.add_servers(call, &list),
-            setupExceptionHandler.unwrap_or(true),
-        )
+        let args = ServerArgs::list(servers.as_ref().map(PhpBytes::as_bytes));
+        self.add_servers_then("addServers", args, setupExceptionHandler.unwrap_or(true))
     }
 
     /// Waits for I/O in non-blocking mode. This client's calls block until they are done,

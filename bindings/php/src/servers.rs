@@ -3,21 +3,84 @@
 //! or localhost. gearman-core's libgearman model applies libgearman's rules and resolves names
 //! at once, so a bad host is reported by the call that added it.
 
+use gearman_core::libgearman::{LastError, LibClient, LibWorker};
+use gearman_core::return_code::GETADDRINFO;
 use gearman_core::server_list;
 
-pub fn host_text(host: Option<&[u8]>) -> String {
+fn host_text(host: Option<&[u8]>) -> String {
     String::from_utf8_lossy(host.unwrap_or_default()).into_owned()
 }
 
 /// A port as libgearman's `in_port_t`.
-pub fn port(port: i64) -> Result<u16, String> {
+fn port_of(port: i64) -> Result<u16, String> {
     u16::try_from(port).map_err(|_| format!("port {port} is out of range"))
 }
 
 /// The list `addServers()` uses for `null`.
-pub fn list_or_default(list: Option<&[u8]>) -> String {
+fn list_or_default(list: Option<&[u8]>) -> String {
     match list {
         Some(l) => String::from_utf8_lossy(l).into_owned(),
         None => server_list::default_list(),
+    }
+}
+
+/// What `addServer()` / `addServers()` were given.
+pub enum ServerArgs {
+    One { host: String, port: i64 },
+    List(String),
+}
+
+impl ServerArgs {
+    pub fn one(host: Option<&[u8]>, port: Option<i64>) -> ServerArgs {
+        ServerArgs::One {
+            host: host_text(host),
+            port: port.unwrap_or(0),
+        }
+    }
+
+    pub fn list(list: Option<&[u8]>) -> ServerArgs {
+        ServerArgs::List(list_or_default(list))
+    }
+}
+
+/// The libgearman objects servers are added to: clients and workers.
+pub trait AddServers {
+    fn add_server(&mut self, call: &str, host: &str, port: u16) -> Result<(), i32>;
+    fn add_servers(&mut self, call: &str, list: &str) -> Result<(), i32>;
+    fn last_error(&mut self) -> &mut LastError;
+
+    /// Adds what the call was given; a port outside `in_port_t` is a GETADDRINFO failure.
+    fn add(&mut self, call: &str, args: &ServerArgs) -> Result<(), i32> {
+        match args {
+            ServerArgs::One { host, port } => match port_of(*port) {
+                Ok(port) => self.add_server(call, host, port),
+                Err(detail) => Err(self.last_error().set(GETADDRINFO, call, &detail)),
+            },
+            ServerArgs::List(list) => self.add_servers(call, list),
+        }
+    }
+}
+
+impl<U> AddServers for LibClient<U> {
+    fn add_server(&mut self, call: &str, host: &str, port: u16) -> Result<(), i32> {
+        LibClient::add_server(self, call, host, port)
+    }
+    fn add_servers(&mut self, call: &str, list: &str) -> Result<(), i32> {
+        LibClient::add_servers(self, call, list)
+    }
+    fn last_error(&mut self) -> &mut LastError {
+        &mut self.last
+    }
+}
+
+impl<F: Clone> AddServers for LibWorker<F> {
+    fn add_server(&mut self, call: &str, host: &str, port: u16) -> Result<(), i32> {
+        LibWorker::add_server(self, call, host, port)
+    }
+    fn add_servers(&mut self, call: &str, list: &str) -> Result<(), i32> {
+        LibWorker::add_servers(self, call, list)
+    }
+    fn last_error(&mut self) -> &mut LastError {
+        &mut self.last
     }
 }

@@ -15,7 +15,7 @@ use gearman_core::return_code::{self, SUCCESS};
 use crate::convert::{bool_zval, string_of, PhpBytes};
 use crate::error::{allocation_failure, exception_option_failed, text_zval, warn, warn_last};
 use crate::job::GearmanJob;
-use crate::servers;
+use crate::servers::{AddServers, ServerArgs};
 
 /// What the client of a job whose callback threw sees, as with pecl.
 const THROWN_EXCEPTION_TEXT: &[u8] = b"Unable to add worker function";
@@ -107,14 +107,14 @@ impl GearmanWorker {
     fn add_servers_then(
         &self,
         call: &str,
-        add: impl FnOnce(&mut LibWorker<Rc<PhpFunction>>) -> Result<(), i32>,
+        args: ServerArgs,
         setup_exception_handler: bool,
     ) -> PhpResult<bool> {
         {
             let Some(mut model) = self.model(call) else {
                 return Ok(false);
             };
-            if add(&mut model).is_err() {
+            if model.add(call, &args).is_err() {
                 warn_last(&model.last);
                 return Ok(false);
             }
@@ -277,17 +277,8 @@ impl GearmanWorker {
         port: Option<i64>,
         setupExceptionHandler: Option<bool>,
     ) -> PhpResult<bool> {
-        let call = "addServer";
-        let host = servers::host_text(host.as_ref().map(PhpBytes::as_bytes));
-        let port = servers::port(port.unwrap_or(0));
-        self.add_servers_then(
-            call,
-            |m| match port {
-                Ok(port) => m.add_server(call, &host, port),
-                Err(detail) => Err(m.last.set(return_code::GETADDRINFO, call, &detail)),
-            },
-            setupExceptionHandler.unwrap_or(true),
-        )
+        let args = ServerArgs::one(host.as_ref().map(PhpBytes::as_bytes), port);
+        self.add_servers_then("addServer", args, setupExceptionHandler.unwrap_or(true))
     }
 
     #[php(optional = servers)]
@@ -296,13 +287,8 @@ impl GearmanWorker {
         servers: Option<PhpBytes>,
         setupExceptionHandler: Option<bool>,
     ) -> PhpResult<bool> {
-        let call = "addServers";
-        let list = servers::list_or_default(servers.as_ref().map(PhpBytes::as_bytes));
-        self.add_servers_then(
-            call,
-            |m| m.add_servers(call, &list),
-            setupExceptionHandler.unwrap_or(true),
-        )
+        let args = ServerArgs::list(servers.as_ref().map(PhpBytes::as_bytes));
+        self.add_servers_then("addServers", args, setupExceptionHandler.unwrap_or(true))
     }
 
     /// Connects to the servers; in blocking mode there is nothing else to wait for.

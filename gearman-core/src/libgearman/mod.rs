@@ -43,5 +43,52 @@ pub fn verbose_name(level: i64) -> &'static CStr {
     }
 }
 
+/// libgearman's `add_server`: the address resolved now, or GETADDRINFO recorded on `last`.
+pub(crate) fn resolve_server(
+    last: &mut LastError,
+    call: &str,
+    host: &str,
+    port: u16,
+) -> Result<crate::ServerAddr, i32> {
+    crate::server_list::resolve(host, port)
+        .map_err(|detail| last.set(crate::return_code::GETADDRINFO, call, &detail))
+}
+
+/// libgearman's `add_servers`: the addresses resolved before the first bad entry (libgearman
+/// keeps those), and the outcome.
+pub(crate) fn resolve_servers(
+    last: &mut LastError,
+    call: &str,
+    list: &str,
+) -> (Vec<crate::ServerAddr>, Result<(), i32>) {
+    let entries = match crate::server_list::split_list(list) {
+        Ok(entries) => entries,
+        Err(detail) => {
+            let code = last.set(crate::return_code::INVALID_ARGUMENT, call, &detail);
+            return (Vec::new(), Err(code));
+        }
+    };
+    let mut resolved = Vec::with_capacity(entries.len());
+    for (host, port) in entries {
+        match resolve_server(last, call, host, port) {
+            Ok(addr) => resolved.push(addr),
+            Err(code) => return (resolved, Err(code)),
+        }
+    }
+    (resolved, Ok(()))
+}
+
+/// NO_SERVERS recorded on `last` when there are none.
+pub(crate) fn check_servers(
+    last: &mut LastError,
+    call: &str,
+    servers: &[crate::ServerAddr],
+) -> Result<(), i32> {
+    if servers.is_empty() {
+        return Err(last.set(crate::return_code::NO_SERVERS, call, "no servers added"));
+    }
+    Ok(())
+}
+
 /// libgearman's limit on a unique: longer ones are refused, and 63 bytes are kept.
 pub const UNIQUE_MAX: usize = 64;

@@ -123,24 +123,23 @@ impl<F: Clone> LibWorker<F> {
         self.servers.push(addr);
     }
 
+    /// Adds one server (empty host: localhost; port 0: 4730), resolving it now.
     pub fn add_server(&mut self, call: &str, host: &str, port: u16) -> Result<(), i32> {
-        match server_list::resolve(host, port) {
-            Ok(addr) => {
-                self.push_server(addr);
-                Ok(())
-            }
-            Err(detail) => Err(self.last.set(rc::GETADDRINFO, call, &detail)),
-        }
+        let addr = super::resolve_server(&mut self.last, call, host, port)?;
+        self.push_server(addr);
+        Ok(())
     }
 
+    /// Adds `"h1:p1,h2"`; servers before a bad entry stay added, as in libgearman.
     pub fn add_servers(&mut self, call: &str, list: &str) -> Result<(), i32> {
-        let entries = server_list::split_list(list)
-            .map_err(|detail| self.last.set(rc::INVALID_ARGUMENT, call, &detail))?;
-        entries
-            .into_iter()
-            .try_for_each(|(host, port)| self.add_server(call, host, port))
+        let (resolved, outcome) = super::resolve_servers(&mut self.last, call, list);
+        for addr in resolved {
+            self.push_server(addr);
+        }
+        outcome
     }
 
+    /// Adds the servers `GEARMAN_SERVERS` names, if set (libgearman does at create time).
     pub fn add_servers_from_env(&mut self) {
         if let Some(list) = server_list::from_env() {
             let _ = self.add_servers("gearman_worker_create", &list);
@@ -157,10 +156,7 @@ impl<F: Clone> LibWorker<F> {
     }
 
     fn check_servers(&mut self, call: &str) -> Result<(), i32> {
-        if self.servers.is_empty() {
-            return Err(self.last.set(rc::NO_SERVERS, call, "no servers added"));
-        }
-        Ok(())
+        super::check_servers(&mut self.last, call, &self.servers)
     }
 
     // --- settings ------------------------------------------------------------------------
