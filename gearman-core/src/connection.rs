@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::error::Error;
+use crate::message::Request;
 use crate::poll_driver;
 use crate::protocol::{encode_packet, Decoder, Frame, Magic, Packet, PacketType};
 
@@ -167,6 +168,11 @@ impl Connection {
     /// Queues a request packet; it is sent by the next flush.
     pub fn queue(&mut self, kind: PacketType, fields: &[&[u8]]) {
         encode_packet(Magic::Request, kind, fields, &mut self.write_buf);
+    }
+
+    /// Queues a typed request; it is sent by the next flush.
+    pub fn queue_request<B: AsRef<[u8]>>(&mut self, request: &Request<B>) {
+        request.encode(&mut self.write_buf);
     }
 
     /// Queues raw bytes (used for text admin commands).

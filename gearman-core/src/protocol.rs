@@ -244,6 +244,11 @@ pub enum ProtocolError {
     LineTooLong { max: usize },
     #[error("text where a binary packet was expected")]
     UnexpectedText,
+    /// A well-formed packet of a type not expected in this direction: a response type sent
+    /// to a server, a request type sent to a client, or a type nobody implements
+    /// (SUBMIT_JOB_SCHED, ALL_YOURS). [`crate::message`] reports it; the connection may go on.
+    #[error("{0:?} packets are not expected here")]
+    UnexpectedKind(PacketType),
 }
 
 /// One unit read off a connection: a binary packet or a text admin line (without its `\n` and

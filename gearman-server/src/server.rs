@@ -355,7 +355,9 @@ fn reject(out: &Arc<Output>, error: &ProtocolError) {
             out.close();
             return;
         }
-        ProtocolError::UnexpectedText => ("INVALID_COMMAND", error.to_string()),
+        ProtocolError::UnexpectedText | ProtocolError::UnexpectedKind(_) => {
+            ("INVALID_COMMAND", error.to_string())
+        }
     };
     out.packet(PacketType::Error, &[code.as_bytes(), text.as_bytes()]);
     out.close();
