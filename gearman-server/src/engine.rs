@@ -11,7 +11,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use gearman_core::admin::{url_encode, AdminCommand};
-use gearman_core::protocol::{Packet, PacketType, MAX_UNIQUE_LEN};
+use gearman_core::job::Priority;
+use gearman_core::message::{Request, Response};
+use gearman_core::protocol::MAX_UNIQUE_LEN;
 use hashbrown::{HashMap, HashTable};
 use tokio::sync::Notify;
 
@@ -287,14 +289,24 @@ impl Engine {
         self.conns.get(&id).map(|c| &c.out)
     }
 
-    fn reply(&self, id: ConnId, kind: PacketType, fields: &[&[u8]]) {
+    fn reply(&self, id: ConnId, response: &Response<&[u8]>) {
         if let Some(out) = self.out(id) {
-            out.packet(kind, fields);
+            out.send(response);
         }
     }
 
     fn error(&self, id: ConnId, code: &str, text: &str) {
-        self.reply(id, PacketType::Error, &[code.as_bytes(), text.as_bytes()]);
+        let (code, text) = (code.as_bytes(), text.as_bytes());
+        self.reply(id, &Response::Error { code, text });
+    }
+
+    /// Tells every client of job `no` that it failed.
+    fn fail_clients(&self, no: u64) {
+        let handle = self.handle_of(no);
+        let handle = handle.as_bytes();
+        for &client in self.jobs.get(&no).map_or(&[][..], |j| j.clients()) {
+            self.reply(client, &Response::WorkFail { handle });
+        }
     }
 
     fn handle_of(&self, no: u64) -> String {
@@ -375,71 +387,119 @@ impl Engine {
         }
     }
 
-    /// Handles one binary packet from connection `id`.
-    pub fn packet(&mut self, id: ConnId, packet: Packet) -> Next {
-        use PacketType as T;
-        match packet.kind {
-            T::SubmitJob
-            | T::SubmitJobBg
-            | T::SubmitJobHigh
-            | T::SubmitJobHighBg
-            | T::SubmitJobLow
-            | T::SubmitJobLowBg
-            | T::SubmitJobEpoch
-            | T::SubmitReduceJob
-            | T::SubmitReduceJobBackground => return self.submit(id, &packet),
-            T::GrabJob | T::GrabJobUniq | T::GrabJobAll => self.grab(id, packet.kind),
-            T::PreSleep => self.pre_sleep(id),
-            T::CanDo => self.can_do(id, packet.arg(0), None),
-            T::CanDoTimeout => {
-                let ms = gearman_core::job::parse_number(packet.arg(1));
-                let timeout = (ms > 0).then(|| Duration::from_millis(ms));
-                self.can_do(id, packet.arg(0), timeout)
+    /// Handles one request from connection `id`.
+    pub fn request(&mut self, id: ConnId, request: Request) -> Next {
+        match request {
+            Request::SubmitJob {
+                function,
+                unique,
+                data,
+                priority,
+                background,
+            } => {
+                let priority = match priority {
+                    Priority::High => HIGH,
+                    Priority::Normal => NORMAL,
+                    Priority::Low => LOW,
+                };
+                let submit = Submit {
+                    function,
+                    unique,
+                    reducer: Bytes::new(),
+                    data,
+                    priority,
+                    background,
+                    when: 0,
+                };
+                return self.submit(id, submit);
             }
-            T::CantDo => self.cant_do(id, packet.arg(0)),
-            T::ResetAbilities => self.reset_abilities(id),
-            T::WorkStatus
-            | T::WorkData
-            | T::WorkWarning
-            | T::WorkComplete
-            | T::WorkFail
-            | T::WorkException => self.work(id, &packet),
-            T::GetStatus => self.get_status(id, packet.arg(0)),
-            T::GetStatusUnique => self.get_status_unique(id, packet.arg(0)),
-            T::EchoReq => self.reply(id, T::EchoRes, &[packet.arg(0)]),
-            T::OptionReq => self.option(id, packet.arg(0)),
-            T::SetClientId => {
-                let mut client_id = packet.arg_bytes(0);
+            Request::SubmitJobEpoch {
+                function,
+                unique,
+                epoch,
+                data,
+            } => {
+                let submit = Submit {
+                    function,
+                    unique,
+                    reducer: Bytes::new(),
+                    data,
+                    priority: NORMAL,
+                    background: true,
+                    when: epoch,
+                };
+                return self.submit(id, submit);
+            }
+            Request::SubmitReduceJob {
+                function,
+                unique,
+                reducer,
+                data,
+                background,
+            } => {
+                let submit = Submit {
+                    function,
+                    unique,
+                    reducer,
+                    data,
+                    priority: NORMAL,
+                    background,
+                    when: 0,
+                };
+                return self.submit(id, submit);
+            }
+            Request::GrabJob => self.grab(id, Grab::Plain),
+            Request::GrabJobUniq => self.grab(id, Grab::Unique),
+            Request::GrabJobAll => self.grab(id, Grab::All),
+            Request::PreSleep => self.pre_sleep(id),
+            Request::CanDo { function } => self.can_do(id, &function, None),
+            Request::CanDoTimeout { function, timeout } => {
+                let timeout = (timeout > 0).then(|| Duration::from_millis(timeout));
+                self.can_do(id, &function, timeout)
+            }
+            Request::CantDo { function } => self.cant_do(id, &function),
+            Request::ResetAbilities => self.reset_abilities(id),
+            Request::WorkStatus {
+                handle,
+                numerator,
+                denominator,
+            } => self.work(id, &handle, Work::Status(&numerator, &denominator)),
+            Request::WorkData { handle, data } => self.work(id, &handle, Work::Data(&data)),
+            Request::WorkWarning { handle, data } => self.work(id, &handle, Work::Warning(&data)),
+            Request::WorkComplete { handle, data } => self.work(id, &handle, Work::Complete(&data)),
+            Request::WorkFail { handle } => self.work(id, &handle, Work::Fail),
+            Request::WorkException { handle, data } => {
+                self.work(id, &handle, Work::Exception(&data))
+            }
+            Request::GetStatus { handle } => self.get_status(id, &handle),
+            Request::GetStatusUnique { unique } => self.get_status_unique(id, &unique),
+            Request::EchoReq { data } => self.reply(id, &Response::EchoRes { data: &data }),
+            Request::OptionReq { name } => self.option(id, &name),
+            Request::SetClientId { id: mut client_id } => {
                 client_id.truncate(127);
                 if let Some(conn) = self.conns.get_mut(&id) {
                     conn.client_id = client_id;
                 }
             }
-            _ => self.error(id, "INVALID_COMMAND", "Command not expected"),
         }
         Next::Continue
     }
 
-    fn submit(&mut self, id: ConnId, packet: &Packet) -> Next {
-        use PacketType as T;
-        let (priority, background) = match packet.kind {
-            T::SubmitJob | T::SubmitReduceJob => (NORMAL, false),
-            T::SubmitJobHigh => (HIGH, false),
-            T::SubmitJobLow => (LOW, false),
-            T::SubmitJobBg | T::SubmitJobEpoch | T::SubmitReduceJobBackground => (NORMAL, true),
-            T::SubmitJobHighBg => (HIGH, true),
-            _ => (LOW, true),
-        };
-        let (function, unique) = (packet.arg(0), packet.arg(1));
-        let (when, reducer, data) = match packet.kind {
-            T::SubmitJobEpoch => (
-                gearman_core::job::parse_number(packet.arg(2)),
-                &b""[..],
-                packet.arg(3),
-            ),
-            T::SubmitReduceJob | T::SubmitReduceJobBackground => (0, packet.arg(2), packet.arg(4)),
-            _ => (0, &b""[..], packet.arg(2)),
-        };
+    /// Answers a packet type no server handles (a response type, SUBMIT_JOB_SCHED, ALL_YOURS).
+    pub fn unexpected(&mut self, id: ConnId) {
+        self.error(id, "INVALID_COMMAND", "Command not expected");
+    }
+
+    fn submit(&mut self, id: ConnId, submit: Submit) -> Next {
+        let Submit {
+            function,
+            unique,
+            reducer,
+            data,
+            priority,
+            background,
+            when,
+        } = submit;
         if unique.len() > MAX_UNIQUE_LEN {
             self.error(id, "ARGUMENT_TOO_LARGE", "Unique value too large");
             return Next::Continue;
@@ -448,14 +508,19 @@ impl Engine {
             self.error(id, "INVALID_ARGUMENT", "Invalid function or reducer name");
             return Next::Continue;
         }
-        let func = self.function_id(function);
-        if let Some(key) = coalesce_key(unique, data) {
+        let func = self.function_id(&function);
+        if let Some(key) = coalesce_key(&unique, &data) {
             if let Some(no) = self.find_coalesced(func, key) {
                 if !background {
                     self.attach_client(no, id);
                 }
                 let handle = self.handle_of(no);
-                self.reply(id, T::JobCreated, &[handle.as_bytes()]);
+                self.reply(
+                    id,
+                    &Response::JobCreated {
+                        handle: handle.as_bytes(),
+                    },
+                );
                 return Next::Continue;
             }
         }
@@ -467,16 +532,19 @@ impl Engine {
         }
         let no = self.next_job;
         self.next_job += 1;
-        let stored = background.then(|| StoredJob {
+        self.create_job(
+            func, no, &unique, &reducer, &data, priority, background, when,
+        );
+        // The stored row shares the request's buffers: no copy.
+        let stored = (background && self.store.is_some()).then(|| StoredJob {
             no,
-            function: Bytes::copy_from_slice(function),
-            unique: Bytes::copy_from_slice(unique),
-            reducer: Bytes::copy_from_slice(reducer),
-            data: Bytes::copy_from_slice(data),
+            function,
+            unique,
+            reducer,
+            data,
             priority: priority as u8,
             when,
         });
-        self.create_job(func, no, unique, reducer, data, priority, background, when);
         if !background {
             self.attach_client(no, id);
         }
@@ -491,7 +559,12 @@ impl Engine {
             return Next::Stored { no, done: done_rx };
         }
         let handle = self.handle_of(no);
-        self.reply(id, T::JobCreated, &[handle.as_bytes()]);
+        self.reply(
+            id,
+            &Response::JobCreated {
+                handle: handle.as_bytes(),
+            },
+        );
         Next::Continue
     }
 
@@ -500,15 +573,7 @@ impl Engine {
         if let Some(job) = self.jobs.get_mut(&no) {
             job.flags &= !FLAG_PERSISTED;
         }
-        let handle = self.handle_of(no);
-        for client in self
-            .jobs
-            .get(&no)
-            .map(|j| j.clients().to_vec())
-            .unwrap_or_default()
-        {
-            self.reply(client, PacketType::WorkFail, &[handle.as_bytes()]);
-        }
+        self.fail_clients(no);
         self.free_job(no);
     }
 
@@ -620,7 +685,7 @@ impl Engine {
             if let Some(conn) = self.conns.get_mut(&conn_id) {
                 if conn.sleeping && !conn.noop_sent {
                     conn.noop_sent = true;
-                    conn.out.packet(PacketType::Noop, &[]);
+                    conn.out.send(&Response::<&[u8]>::Noop);
                     woken += 1;
                     if woken >= limit {
                         break;
@@ -726,10 +791,7 @@ impl Engine {
         }
         let limit = self.config.job_retries;
         if ignored || (limit > 0 && u32::from(retries) >= limit) {
-            let handle = self.handle_of(no);
-            for client in self.jobs[&no].clients().to_vec() {
-                self.reply(client, PacketType::WorkFail, &[handle.as_bytes()]);
-            }
+            self.fail_clients(no);
             self.free_job(no);
             return;
         }
@@ -757,7 +819,7 @@ impl Engine {
         if runnable {
             // A job arrived while the worker decided to sleep: wake it at once.
             conn.noop_sent = true;
-            conn.out.packet(PacketType::Noop, &[]);
+            conn.out.send(&Response::<&[u8]>::Noop);
         } else {
             conn.noop_sent = false;
         }
@@ -777,7 +839,7 @@ impl Engine {
         }
     }
 
-    fn grab(&mut self, id: ConnId, kind: PacketType) {
+    fn grab(&mut self, id: ConnId, kind: Grab) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
@@ -799,7 +861,7 @@ impl Engine {
             }
         }
         let Some((index, no, timeout)) = found else {
-            return self.reply(id, PacketType::NoJob, &[]);
+            return self.reply(id, &Response::NoJob);
         };
         if let Some(conn) = self.conns.get_mut(&id) {
             let ability = conn.abilities.remove(index);
@@ -821,26 +883,29 @@ impl Engine {
         let job = &self.jobs[&no];
         let name = &self.functions[func].name;
         let out = &self.conns[&id].out;
-        match kind {
-            PacketType::GrabJob => out.packet(
-                PacketType::JobAssign,
-                &[handle.as_bytes(), name, job.data()],
-            ),
-            PacketType::GrabJobAll if job.reducer_len > 0 => out.packet(
-                PacketType::JobAssignAll,
-                &[
-                    handle.as_bytes(),
-                    name,
-                    job.unique(),
-                    job.reducer(),
-                    job.data(),
-                ],
-            ),
-            _ => out.packet(
-                PacketType::JobAssignUniq,
-                &[handle.as_bytes(), name, job.unique(), job.data()],
-            ),
-        }
+        let (handle, function) = (handle.as_bytes(), &name[..]);
+        let (unique, data) = (job.unique(), job.data());
+        let response = match kind {
+            Grab::Plain => Response::JobAssign {
+                handle,
+                function,
+                data,
+            },
+            Grab::All if job.reducer_len > 0 => Response::JobAssignAll {
+                handle,
+                function,
+                unique,
+                reducer: job.reducer(),
+                data,
+            },
+            Grab::All | Grab::Unique => Response::JobAssignUniq {
+                handle,
+                function,
+                unique,
+                data,
+            },
+        };
+        out.send(&response);
     }
 
     fn can_do(&mut self, id: ConnId, name: &[u8], timeout: Option<Duration>) {
@@ -891,60 +956,69 @@ impl Engine {
         }
     }
 
-    fn work(&mut self, id: ConnId, packet: &Packet) {
-        let handle = packet.arg(0);
+    fn work(&mut self, id: ConnId, handle: &[u8], work: Work<'_>) {
         let held = self
             .job_no(handle)
             .filter(|no| self.jobs.get(no).is_some_and(|j| j.worker() == id));
         let Some(no) = held else {
             return self.error(id, "JOB_NOT_FOUND", "Job given in work result not found");
         };
-        let clients = self.jobs[&no].clients().to_vec();
-        let ignored = self.jobs[&no].has(FLAG_IGNORED);
-        let args: Vec<&[u8]> = packet.args.iter().map(|a| &a[..]).collect();
-        match packet.kind {
-            PacketType::WorkStatus => {
-                let job = self.jobs.get_mut(&no).expect("held job");
+        let job = self.jobs.get_mut(&no).expect("held job");
+        let relay = match work {
+            Work::Status(numerator, denominator) => {
                 let extra = job.extra();
-                extra.numerator = gearman_core::job::parse_number(packet.arg(1));
-                extra.denominator = gearman_core::job::parse_number(packet.arg(2));
+                extra.numerator = gearman_core::job::parse_number(numerator);
+                extra.denominator = gearman_core::job::parse_number(denominator);
+                Response::WorkStatus {
+                    handle,
+                    numerator,
+                    denominator,
+                }
             }
-            PacketType::WorkException => {
-                for client in &clients {
+            Work::Data(data) => Response::WorkData { handle, data },
+            Work::Warning(data) => Response::WorkWarning { handle, data },
+            Work::Complete(data) => Response::WorkComplete { handle, data },
+            Work::Fail => Response::WorkFail { handle },
+            Work::Exception(data) => {
+                // Only clients that asked for exceptions get them; the others see a failure,
+                // even when the job's result is otherwise ignored.
+                for client in job.clients() {
                     match self.conns.get(client) {
-                        Some(c) if c.exceptions => c.out.packet(PacketType::WorkException, &args),
-                        Some(c) => c.out.packet(PacketType::WorkFail, &[handle]),
+                        Some(c) if c.exceptions => {
+                            c.out.send(&Response::WorkException { handle, data })
+                        }
+                        Some(c) => c.out.send(&Response::WorkFail { handle }),
                         None => {}
                     }
                 }
                 self.free_job(no);
                 return;
             }
-            _ => {}
-        }
-        if !ignored {
-            for client in &clients {
-                self.reply(*client, packet.kind, &args);
+        };
+        if !job.has(FLAG_IGNORED) {
+            for client in job.clients() {
+                if let Some(c) = self.conns.get(client) {
+                    c.out.send(&relay);
+                }
             }
         }
-        if matches!(packet.kind, PacketType::WorkComplete | PacketType::WorkFail) {
+        if matches!(work, Work::Complete(_) | Work::Fail) {
             self.free_job(no);
         }
     }
 
     fn get_status(&mut self, id: ConnId, handle: &[u8]) {
         let job = self.job_no(handle).and_then(|no| self.jobs.get(&no));
-        let (known, running, num, den) = status_fields(job);
+        let (known, running, numerator, denominator) = status_fields(job);
         self.reply(
             id,
-            PacketType::StatusRes,
-            &[
+            &Response::StatusRes {
                 handle,
-                known.as_bytes(),
-                running.as_bytes(),
-                num.as_bytes(),
-                den.as_bytes(),
-            ],
+                known,
+                running,
+                numerator,
+                denominator,
+            },
         );
     }
 
@@ -955,19 +1029,18 @@ impl Engine {
                 .and_then(|no| self.jobs.get(&no)),
             _ => None,
         };
-        let clients = job.map_or(0, |j| j.clients().len()).to_string();
-        let (known, running, num, den) = status_fields(job);
+        let clients = job.map_or(0, |j| j.clients().len()) as u64;
+        let (known, running, numerator, denominator) = status_fields(job);
         self.reply(
             id,
-            PacketType::StatusResUnique,
-            &[
+            &Response::StatusResUnique {
                 unique,
-                known.as_bytes(),
-                running.as_bytes(),
-                num.as_bytes(),
-                den.as_bytes(),
-                clients.as_bytes(),
-            ],
+                known,
+                running,
+                numerator,
+                denominator,
+                clients,
+            },
         );
     }
 
@@ -976,7 +1049,7 @@ impl Engine {
             if let Some(conn) = self.conns.get_mut(&id) {
                 conn.exceptions = true;
             }
-            self.reply(id, PacketType::OptionRes, &[name]);
+            self.reply(id, &Response::OptionRes { name });
         } else {
             self.error(
                 id,
@@ -1183,15 +1256,7 @@ impl Engine {
 
     /// `cancel job`: attached clients get WORK_FAIL; the job is gone.
     fn cancel(&mut self, no: u64) {
-        let handle = self.handle_of(no);
-        let clients = self
-            .jobs
-            .get(&no)
-            .map(|j| j.clients().to_vec())
-            .unwrap_or_default();
-        for client in clients {
-            self.reply(client, PacketType::WorkFail, &[handle.as_bytes()]);
-        }
+        self.fail_clients(no);
         self.free_job(no);
     }
 
@@ -1231,18 +1296,49 @@ fn hash_key(hasher: &hashbrown::DefaultHashBuilder, func: u32, key: (bool, &[u8]
     h.finish()
 }
 
-fn status_fields(job: Option<&Job>) -> (&'static str, &'static str, String, String) {
+/// known, running, numerator, denominator.
+fn status_fields(job: Option<&Job>) -> (bool, bool, u64, u64) {
     match job {
-        None => ("0", "0", "0".into(), "0".into()),
+        None => (false, false, 0, 0),
         Some(j) => {
-            let running = if j.worker() != 0 { "1" } else { "0" };
             let (n, d) = j
                 .extra
                 .as_ref()
                 .map_or((0, 0), |e| (e.numerator, e.denominator));
-            ("1", running, n.to_string(), d.to_string())
+            (true, j.worker() != 0, n, d)
         }
     }
+}
+
+/// A submission, whichever packet carried it: slices of the received frame.
+struct Submit {
+    function: Bytes,
+    unique: Bytes,
+    reducer: Bytes,
+    data: Bytes,
+    priority: usize,
+    background: bool,
+    /// Run-at time in epoch seconds; 0 = now.
+    when: u64,
+}
+
+/// Which JOB_ASSIGN variant a grab asks for.
+#[derive(Debug, Clone, Copy)]
+enum Grab {
+    Plain,
+    Unique,
+    All,
+}
+
+/// A WORK_* update from the worker running a job.
+#[derive(Debug, Clone, Copy)]
+enum Work<'a> {
+    Status(&'a [u8], &'a [u8]),
+    Data(&'a [u8]),
+    Warning(&'a [u8]),
+    Complete(&'a [u8]),
+    Fail,
+    Exception(&'a [u8]),
 }
 
 fn err_line(code: &str, text: &str) -> String {

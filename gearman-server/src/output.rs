@@ -13,7 +13,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 
 use bytes::{Buf, BytesMut};
-use gearman_core::protocol::{encode_packet, Magic, PacketType};
+use gearman_core::message::Response;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
@@ -93,8 +93,8 @@ impl Output {
     }
 
     /// Queues a response packet.
-    pub fn packet(self: &Arc<Self>, kind: PacketType, fields: &[&[u8]]) {
-        self.append(|buf| encode_packet(Magic::Response, kind, fields, buf));
+    pub fn send<B: AsRef<[u8]>>(self: &Arc<Self>, response: &Response<B>) {
+        self.append(|buf| response.encode(buf));
     }
 
     /// Queues raw bytes (admin replies).

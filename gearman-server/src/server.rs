@@ -5,8 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use bytes::Bytes;
 use bytes::BytesMut;
-use gearman_core::protocol::{Decoder, Frame, PacketType, ProtocolError};
+use gearman_core::message::{Request, Response};
+use gearman_core::protocol::{Decoder, Frame, ProtocolError};
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
@@ -216,10 +218,12 @@ async fn serve(
         .max_payload(limits.max_payload)
         .max_line(limits.max_line);
     let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut held = None;
     'conn: loop {
         // Handle everything buffered, pausing whenever a stored job awaits its commit.
         loop {
-            let (progress, waits) = handle_buffered(&engine, id, &decoder, &mut buf, &out);
+            let (progress, waits) =
+                handle_buffered(&engine, id, &decoder, &mut buf, &mut held, &out);
             flush_touched();
             for (no, done) in waits {
                 if !matches!(done.await, Ok(true)) {
@@ -280,49 +284,72 @@ enum Progress {
 
 type StoreWaits = Vec<(u64, tokio::sync::oneshot::Receiver<bool>)>;
 
-/// Whether the next buffered frame is a background submit (which may join a group commit).
-fn next_is_background_submit(buf: &[u8]) -> bool {
-    if buf.len() < 8 || buf[0] != 0 {
-        return false;
-    }
-    let kind = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
-    matches!(
-        PacketType::from_number(kind),
-        Some(
-            PacketType::SubmitJobBg
-                | PacketType::SubmitJobHighBg
-                | PacketType::SubmitJobLowBg
-                | PacketType::SubmitJobEpoch
-                | PacketType::SubmitReduceJobBackground
-        )
-    )
+/// One decoded unit of a connection's input.
+enum Input {
+    Request(Request),
+    Admin(Bytes),
+    /// A well-formed packet no server handles; answered with an error, the connection goes on.
+    Unexpected,
 }
 
+impl Input {
+    fn decode(decoder: &Decoder, buf: &mut BytesMut) -> Result<Option<Input>, ProtocolError> {
+        let packet = match decoder.decode(buf)? {
+            None => return Ok(None),
+            Some(Frame::Text(line)) => return Ok(Some(Input::Admin(line))),
+            Some(Frame::Packet(packet)) => packet,
+        };
+        match Request::from_packet(packet) {
+            Ok(request) => Ok(Some(Input::Request(request))),
+            Err(ProtocolError::UnexpectedKind(_)) => Ok(Some(Input::Unexpected)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether this may join the group commit of stored jobs already waiting.
+    fn joins_group_commit(&self) -> bool {
+        matches!(self, Input::Request(r) if r.is_background_submit())
+    }
+}
+
+/// Handles what `buf` holds. While stored jobs await their commit, only more background
+/// submissions go on (they join the commit); anything else is kept in `held` until then.
 fn handle_buffered(
     engine: &SharedEngine,
     id: ConnId,
     decoder: &Decoder,
     buf: &mut BytesMut,
+    held: &mut Option<Input>,
     out: &Arc<Output>,
 ) -> (Progress, StoreWaits) {
     let mut waits = Vec::new();
     let mut engine = lock(engine);
     loop {
-        if !waits.is_empty() && !next_is_background_submit(buf) {
+        let input = match held.take() {
+            Some(input) => input,
+            None => match Input::decode(decoder, buf) {
+                Ok(Some(input)) => input,
+                Ok(None) => return (Progress::NeedMore, waits),
+                // The buffer is as it was: answer once the stored jobs are acknowledged.
+                Err(_) if !waits.is_empty() => return (Progress::Paused, waits),
+                Err(e) => {
+                    tracing::info!(conn = id, error = %e, "bad input; closing");
+                    reject(out, &e);
+                    return (Progress::Close, waits);
+                }
+            },
+        };
+        if !waits.is_empty() && !input.joins_group_commit() {
+            *held = Some(input);
             return (Progress::Paused, waits);
         }
-        let frame = match decoder.decode(buf) {
-            Ok(Some(frame)) => frame,
-            Ok(None) => return (Progress::NeedMore, waits),
-            Err(e) => {
-                tracing::info!(conn = id, error = %e, "bad input; closing");
-                reject(out, &e);
-                return (Progress::Close, waits);
+        let next = match input {
+            Input::Request(request) => engine.request(id, request),
+            Input::Admin(line) => engine.admin(id, &line),
+            Input::Unexpected => {
+                engine.unexpected(id);
+                Next::Continue
             }
-        };
-        let next = match frame {
-            Frame::Packet(packet) => engine.packet(id, packet),
-            Frame::Text(line) => engine.admin(id, &line),
         };
         match next {
             Next::Continue => {}
@@ -359,7 +386,10 @@ fn reject(out: &Arc<Output>, error: &ProtocolError) {
             ("INVALID_COMMAND", error.to_string())
         }
     };
-    out.packet(PacketType::Error, &[code.as_bytes(), text.as_bytes()]);
+    out.send(&Response::Error {
+        code: code.as_bytes(),
+        text: text.as_bytes(),
+    });
     out.close();
 }
 

@@ -10,7 +10,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gearman_core::protocol::PacketType;
+use gearman_core::message::Response;
 use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 
@@ -173,11 +173,15 @@ impl SqliteStore {
             for op in batch {
                 if let StoreOp::Insert { ack: Some(ack), .. } = op {
                     match &result {
-                        Ok(()) => ack.out.packet(PacketType::JobCreated, &[&ack.handle]),
+                        Ok(()) => ack.out.send(&Response::JobCreated {
+                            handle: &ack.handle,
+                        }),
                         Err(e) => {
                             let text = format!("sqlite queue: {e}");
-                            ack.out
-                                .packet(PacketType::Error, &[b"QUEUE_ERROR", text.as_bytes()]);
+                            ack.out.send(&Response::Error {
+                                code: &b"QUEUE_ERROR"[..],
+                                text: text.as_bytes(),
+                            });
                         }
                     }
                     let _ = ack.done.send(result.is_ok());
