@@ -17,7 +17,7 @@ use gearman_core::protocol::MAX_UNIQUE_LEN;
 use hashbrown::{HashMap, HashTable};
 use tokio::sync::Notify;
 
-use crate::output::Output;
+use crate::output::Sink;
 use crate::store::{Ack, StoreOp, StoredJob};
 
 /// Identifies a connection for its whole life; never reused.
@@ -164,7 +164,7 @@ struct Conn {
     fd: i32,
     ip: String,
     loopback: bool,
-    out: Arc<Output>,
+    out: Arc<dyn Sink>,
     client_id: Bytes,
     abilities: Vec<Ability>,
     sleeping: bool,
@@ -247,7 +247,7 @@ impl Engine {
         self.jobs.len()
     }
 
-    pub fn connect(&mut self, id: ConnId, fd: i32, peer: std::net::SocketAddr, out: Arc<Output>) {
+    pub fn connect(&mut self, id: ConnId, fd: i32, peer: std::net::SocketAddr, out: Arc<dyn Sink>) {
         let ip = peer.ip().to_canonical();
         self.conns.insert(
             id,
@@ -285,7 +285,7 @@ impl Engine {
         }
     }
 
-    fn out(&self, id: ConnId) -> Option<&Arc<Output>> {
+    fn out(&self, id: ConnId) -> Option<&Arc<dyn Sink>> {
         self.conns.get(&id).map(|c| &c.out)
     }
 

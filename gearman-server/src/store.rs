@@ -14,7 +14,7 @@ use gearman_core::message::Response;
 use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 
-use crate::output::Output;
+use crate::output::{FlushOnDrop, Sink};
 
 /// A background job as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub struct StoredJob {
 
 /// Who to answer once an insert is committed.
 pub struct Ack {
-    pub out: Arc<Output>,
+    pub out: Arc<dyn Sink>,
     pub handle: Bytes,
     pub done: oneshot::Sender<bool>,
 }
@@ -159,6 +159,8 @@ impl SqliteStore {
     pub fn run(mut self, ops: Receiver<StoreOp>) {
         const MAX_BATCH: usize = 4096;
         while let Ok(first) = ops.recv() {
+            // Writes the acknowledgements queued below once the batch is answered.
+            let _flush = FlushOnDrop;
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
                 match ops.try_recv() {
@@ -187,7 +189,6 @@ impl SqliteStore {
                     let _ = ack.done.send(result.is_ok());
                 }
             }
-            crate::output::flush_touched();
         }
     }
 }
