@@ -1074,7 +1074,12 @@ impl Engine {
 
     /// Fires due timers: epoch jobs become runnable (waking workers), timed-out runs requeue.
     pub fn fire_timers(&mut self) {
-        let now = now_epoch();
+        self.fire_timers_at(Instant::now(), now_epoch());
+    }
+
+    /// [`Engine::fire_timers`] with the clocks given: `instant` for CAN_DO_TIMEOUT deadlines,
+    /// `now` (epoch seconds) for epoch jobs.
+    fn fire_timers_at(&mut self, instant: Instant, now: u64) {
         while let Some(&(when, no)) = self.delayed.first() {
             if when > now {
                 break;
@@ -1086,7 +1091,6 @@ impl Engine {
                 self.enqueue(no);
             }
         }
-        let instant = Instant::now();
         while let Some(&(deadline, no)) = self.deadlines.first() {
             if deadline > instant {
                 break;
@@ -1351,3 +1355,6 @@ fn now_epoch() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;
