@@ -376,7 +376,7 @@ impl Client {
     pub fn take(&mut self, id: JobId) -> Option<JobResult> {
         let entry = self.jobs.remove(&id)?;
         if !entry.is_done() {
-            self.unfinished -= 1;
+            self.count_finished();
         }
         if let Some(handle) = &entry.result.handle {
             if let Some(server) = self.servers.get_mut(entry.server) {
@@ -935,6 +935,14 @@ impl Client {
         }
     }
 
+    /// One job fewer is unfinished. Each job is counted once when its submission is queued and
+    /// uncounted once, when it becomes final or is taken unfinished; the count cannot go below
+    /// zero unless that pairing breaks, which debug builds report and release builds absorb.
+    fn count_finished(&mut self) {
+        debug_assert!(self.unfinished > 0, "unfinished job count underflow");
+        self.unfinished = self.unfinished.saturating_sub(1);
+    }
+
     /// Marks a job final and records the event.
     fn finish(&mut self, id: JobId, outcome: Outcome) {
         let Some(job) = self.jobs.get_mut(&id) else {
@@ -949,7 +957,7 @@ impl Client {
             }
         }
         job.result.outcome = Some(outcome.clone());
-        self.unfinished -= 1;
+        self.count_finished();
         self.events.push_back(Event {
             job: id,
             event: JobEvent::Finished(outcome),

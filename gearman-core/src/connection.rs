@@ -286,7 +286,9 @@ impl Connection {
 
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         if self.read_buf.capacity() - self.read_buf.len() < 4096 {
-            self.read_buf.reserve(16 * 1024);
+            if let Err(e) = crate::protocol::try_reserve(&mut self.read_buf, 16 * 1024) {
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::OutOfMemory, e)));
+            }
         }
         if self.driver_mismatch() {
             return Poll::Ready(Err(mismatch_error()));

@@ -532,9 +532,13 @@ impl Engine {
         }
         let no = self.next_job;
         self.next_job += 1;
-        self.create_job(
+        let created = self.create_job(
             func, no, &unique, &reducer, &data, priority, background, when,
         );
+        if let Err(e) = created {
+            tracing::warn!(conn = id, bytes = data.len(), error = %e, "no memory for a job; closing");
+            return Next::Close;
+        }
         // The stored row shares the request's buffers: no copy.
         let stored = (background && self.store.is_some()).then(|| StoredJob {
             no,
@@ -589,8 +593,11 @@ impl Engine {
         priority: usize,
         background: bool,
         when: u64,
-    ) {
-        let mut blob = Vec::with_capacity(unique.len() + reducer.len() + data.len());
+    ) -> Result<(), std::collections::TryReserveError> {
+        // The workload's size is the peer's choice: running out of memory for it costs that
+        // peer its connection, not the server its life.
+        let mut blob = Vec::new();
+        blob.try_reserve_exact(unique.len() + reducer.len() + data.len())?;
         blob.extend_from_slice(unique);
         blob.extend_from_slice(reducer);
         blob.extend_from_slice(data);
@@ -613,6 +620,7 @@ impl Engine {
         } else {
             self.enqueue(no);
         }
+        Ok(())
     }
 
     /// Re-creates a stored background job at start-up.
@@ -629,7 +637,7 @@ impl Engine {
             }
         }
         let priority = (job.priority as usize).min(LOW);
-        self.create_job(
+        let created = self.create_job(
             func,
             job.no,
             &job.unique,
@@ -639,6 +647,10 @@ impl Engine {
             true,
             job.when,
         );
+        if let Err(e) = created {
+            tracing::error!(job = job.no, bytes = job.data.len(), error = %e, "no memory to restore a job");
+            return;
+        }
         if let Some(j) = self.jobs.get_mut(&job.no) {
             j.flags |= FLAG_PERSISTED;
         }
@@ -732,15 +744,15 @@ impl Engine {
         };
         let f = &mut self.functions[job.func as usize];
         if job.has(FLAG_QUEUED) {
-            f.queued[job.priority as usize] -= 1;
+            decrement(&mut f.queued[job.priority as usize], "queued");
         }
         if job.has(FLAG_DELAYED) {
-            f.delayed -= 1;
+            decrement(&mut f.delayed, "delayed");
             self.delayed.remove(&(job.when, no));
         }
         if let Some(extra) = &job.extra {
             if extra.worker != 0 {
-                f.running -= 1;
+                decrement(&mut f.running, "running");
                 if let Some(worker) = self.conns.get_mut(&extra.worker) {
                     worker.held.retain(|&h| h != no);
                 }
@@ -785,7 +797,7 @@ impl Engine {
             job.retries = job.retries.saturating_add(1);
         }
         let (func, retries, ignored) = (job.func as usize, job.retries, job.has(FLAG_IGNORED));
-        self.functions[func].running -= 1;
+        decrement(&mut self.functions[func].running, "running");
         if let Some(conn) = self.conns.get_mut(&worker) {
             conn.held.retain(|&h| h != no);
         }
@@ -832,7 +844,7 @@ impl Engine {
             if let Some(job) = self.jobs.get_mut(&no) {
                 if job.has(FLAG_QUEUED) {
                     job.flags &= !FLAG_QUEUED;
-                    self.functions[func].queued[prio] -= 1;
+                    decrement(&mut self.functions[func].queued[prio], "queued");
                     return Some(no);
                 }
             }
@@ -1087,7 +1099,7 @@ impl Engine {
             self.delayed.remove(&(when, no));
             if let Some(job) = self.jobs.get_mut(&no) {
                 job.flags &= !FLAG_DELAYED;
-                self.functions[job.func as usize].delayed -= 1;
+                decrement(&mut self.functions[job.func as usize].delayed, "delayed");
                 self.enqueue(no);
             }
         }
@@ -1291,6 +1303,15 @@ impl Engine {
         f.queues = Default::default();
         "OK\r\n".into()
     }
+}
+
+/// Takes one from a function's job count. Each count moves in step with a job flag (QUEUED,
+/// DELAYED, a worker set), and is only decremented when that flag is cleared, so it cannot go
+/// below zero unless that bookkeeping breaks: debug builds then stop at the bug; release
+/// builds keep the count at zero rather than wrap it to 2^64 in `status`.
+fn decrement(count: &mut u64, what: &str) {
+    debug_assert!(*count > 0, "{what} count underflow");
+    *count = count.saturating_sub(1);
 }
 
 fn hash_key(hasher: &hashbrown::DefaultHashBuilder, func: u32, key: (bool, &[u8])) -> u64 {

@@ -314,7 +314,10 @@ async fn serve(
             }
         }
         if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(16 * 1024);
+            if let Err(e) = gearman_core::protocol::try_reserve(&mut buf, 16 * 1024) {
+                tracing::warn!(conn = id, bytes = buf.len(), error = %e, "cannot grow the read buffer; closing");
+                break;
+            }
         }
         tokio::select! {
             // A short read clears readiness, so the next wait goes straight to epoll.
