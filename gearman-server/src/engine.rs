@@ -139,6 +139,8 @@ fn coalesce_key<'a>(unique: &'a [u8], data: &'a [u8]) -> Option<(bool, &'a [u8])
 
 struct Function {
     name: Bytes,
+    /// Creation order, which `status` lists by (ids are reused).
+    seq: u64,
     queues: [VecDeque<u64>; 3],
     queued: [u64; 3],
     delayed: u64,
@@ -150,14 +152,29 @@ struct Function {
 }
 
 impl Function {
+    fn new(name: Bytes, seq: u64) -> Function {
+        Function {
+            name,
+            seq,
+            queues: Default::default(),
+            queued: [0; 3],
+            delayed: 0,
+            running: 0,
+            workers: Vec::new(),
+            max_queue: [0; 3],
+            wake_cursor: 0,
+        }
+    }
+
+    /// Whether nothing needs this entry: no job (queued, delayed or running, hence no waiting
+    /// client), no registered worker, no maxqueue setting.
+    fn is_unused(&self) -> bool {
+        self.total() == 0 && self.workers.is_empty() && self.max_queue == [0; 3]
+    }
+
     fn total(&self) -> u64 {
         self.queued.iter().sum::<u64>() + self.delayed + self.running
     }
-}
-
-struct Ability {
-    func: u32,
-    timeout: Option<Duration>,
 }
 
 struct Conn {
@@ -166,7 +183,10 @@ struct Conn {
     loopback: bool,
     out: Arc<dyn Sink>,
     client_id: Bytes,
-    abilities: Vec<Ability>,
+    /// Registered functions, newest first; a grab moves the function it served to the back.
+    abilities: VecDeque<u32>,
+    /// Each registered function's CAN_DO_TIMEOUT; the O(1) duplicate check.
+    timeouts: HashMap<u32, Option<Duration>>,
     sleeping: bool,
     noop_sent: bool,
     exceptions: bool,
@@ -200,6 +220,9 @@ pub struct Engine {
     conns: HashMap<ConnId, Conn>,
     functions: Vec<Function>,
     function_ids: HashMap<Bytes, u32>,
+    /// Slots of `functions` whose function was forgotten, for reuse.
+    free_functions: Vec<u32>,
+    next_function_seq: u64,
     jobs: HashMap<u64, Job>,
     uniques: HashTable<u64>,
     hasher: hashbrown::DefaultHashBuilder,
@@ -220,6 +243,8 @@ impl Engine {
             conns: HashMap::new(),
             functions: Vec::new(),
             function_ids: HashMap::new(),
+            free_functions: Vec::new(),
+            next_function_seq: 0,
             jobs: HashMap::new(),
             uniques: HashTable::new(),
             hasher: Default::default(),
@@ -257,7 +282,8 @@ impl Engine {
                 loopback: ip.is_loopback(),
                 out,
                 client_id: Bytes::from_static(b"-"),
-                abilities: Vec::new(),
+                abilities: VecDeque::new(),
+                timeouts: HashMap::new(),
                 sleeping: false,
                 noop_sent: false,
                 exceptions: self.config.exceptions,
@@ -272,8 +298,8 @@ impl Engine {
         let Some(conn) = self.conns.remove(&id) else {
             return;
         };
-        for ability in &conn.abilities {
-            if let Some(f) = self.functions.get_mut(ability.func as usize) {
+        for &func in &conn.abilities {
+            if let Some(f) = self.functions.get_mut(func as usize) {
                 f.workers.retain(|&w| w != id);
             }
         }
@@ -282,6 +308,9 @@ impl Engine {
         }
         for no in conn.waiting {
             self.detach_client(no, id);
+        }
+        for func in conn.abilities {
+            self.forget_if_unused(func);
         }
     }
 
@@ -325,20 +354,43 @@ impl Engine {
         if let Some(&id) = self.function_ids.get(name) {
             return id;
         }
-        let id = self.functions.len() as u32;
         let name = Bytes::copy_from_slice(name);
-        self.functions.push(Function {
-            name: name.clone(),
-            queues: Default::default(),
-            queued: [0; 3],
-            delayed: 0,
-            running: 0,
-            workers: Vec::new(),
-            max_queue: [0; 3],
-            wake_cursor: 0,
-        });
+        let function = Function::new(name.clone(), self.next_function_seq);
+        self.next_function_seq += 1;
+        let id = match self.free_functions.pop() {
+            Some(id) => {
+                self.functions[id as usize] = function;
+                id
+            }
+            None => {
+                self.functions.push(function);
+                (self.functions.len() - 1) as u32
+            }
+        };
         self.function_ids.insert(name, id);
         id
+    }
+
+    /// Forgets function `func` if nothing needs it any more (see [`Function::is_unused`]), so
+    /// that a stream of distinct throwaway names does not grow the table forever. Called
+    /// wherever a function can lose its last job, worker or setting.
+    fn forget_if_unused(&mut self, func: u32) {
+        if self.functions[func as usize].is_unused() {
+            self.forget_function(func);
+        }
+    }
+
+    /// Removes function `func` from the table and frees its slot; a no-op if already gone.
+    fn forget_function(&mut self, func: u32) {
+        let f = &mut self.functions[func as usize];
+        if self.function_ids.get(&f.name) != Some(&func) {
+            return;
+        }
+        self.function_ids.remove(&f.name);
+        // Only stale entries can be left in the queues; release their memory now.
+        f.queues = Default::default();
+        f.workers = Vec::new();
+        self.free_functions.push(func);
     }
 
     fn unique_hash(&self, func: u32, key: (bool, &[u8])) -> u64 {
@@ -537,6 +589,7 @@ impl Engine {
         );
         if let Err(e) = created {
             tracing::warn!(conn = id, bytes = data.len(), error = %e, "no memory for a job; closing");
+            self.forget_if_unused(func);
             return Next::Close;
         }
         // The stored row shares the request's buffers: no copy.
@@ -773,6 +826,7 @@ impl Engine {
                 let _ = store.send(StoreOp::Delete { no });
             }
         }
+        self.forget_if_unused(job.func);
     }
 
     /// A worker lost a job (disconnect, CANT_DO, timeout): queue it again, or drop it once it has
@@ -814,12 +868,9 @@ impl Engine {
         let Some(conn) = self.conns.get(&id) else {
             return false;
         };
-        conn.abilities.iter().any(|a| {
-            self.functions[a.func as usize]
-                .queued
-                .iter()
-                .any(|&n| n > 0)
-        })
+        conn.abilities
+            .iter()
+            .any(|&func| self.functions[func as usize].queued.iter().any(|&n| n > 0))
     }
 
     fn pre_sleep(&mut self, id: ConnId) {
@@ -857,8 +908,11 @@ impl Engine {
         };
         conn.sleeping = false;
         conn.noop_sent = false;
-        let abilities: Vec<(u32, Option<Duration>)> =
-            conn.abilities.iter().map(|a| (a.func, a.timeout)).collect();
+        let abilities: Vec<(u32, Option<Duration>)> = conn
+            .abilities
+            .iter()
+            .map(|&f| (f, conn.timeouts[&f]))
+            .collect();
         // Strict priority across all the worker's functions, then round-robin among them.
         let mut found = None;
         'scan: for prio in [HIGH, NORMAL, LOW] {
@@ -876,8 +930,9 @@ impl Engine {
             return self.reply(id, &Response::NoJob);
         };
         if let Some(conn) = self.conns.get_mut(&id) {
-            let ability = conn.abilities.remove(index);
-            conn.abilities.push(ability);
+            if let Some(func) = conn.abilities.remove(index) {
+                conn.abilities.push_back(func);
+            }
             conn.held.push(no);
         }
         let handle = self.handle_of(no);
@@ -926,14 +981,15 @@ impl Engine {
         }
         let func = self.function_id(name);
         let Some(conn) = self.conns.get_mut(&id) else {
-            return;
+            return self.forget_if_unused(func);
         };
         // Registrations are de-duplicated per connection (gearmand counts each CAN_DO).
-        if let Some(existing) = conn.abilities.iter_mut().find(|a| a.func == func) {
-            existing.timeout = timeout;
+        if let Some(existing) = conn.timeouts.get_mut(&func) {
+            *existing = timeout;
             return;
         }
-        conn.abilities.insert(0, Ability { func, timeout });
+        conn.timeouts.insert(func, timeout);
+        conn.abilities.push_front(func);
         self.functions[func as usize].workers.push(id);
     }
 
@@ -944,14 +1000,17 @@ impl Engine {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
-        conn.abilities.retain(|a| a.func != func);
-        self.functions[func as usize].workers.retain(|&w| w != id);
+        if conn.timeouts.remove(&func).is_some() {
+            conn.abilities.retain(|&a| a != func);
+            self.functions[func as usize].workers.retain(|&w| w != id);
+        }
         let held: Vec<u64> = conn.held.clone();
         for no in held {
             if self.jobs.get(&no).is_some_and(|j| j.func == func) {
                 self.requeue(no, true);
             }
         }
+        self.forget_if_unused(func);
     }
 
     fn reset_abilities(&mut self, id: ConnId) {
@@ -959,12 +1018,16 @@ impl Engine {
             return;
         };
         let abilities = std::mem::take(&mut conn.abilities);
+        conn.timeouts.clear();
         let held = conn.held.clone();
-        for a in abilities {
-            self.functions[a.func as usize].workers.retain(|&w| w != id);
+        for &func in &abilities {
+            self.functions[func as usize].workers.retain(|&w| w != id);
         }
         for no in held {
             self.requeue(no, true);
+        }
+        for func in abilities {
+            self.forget_if_unused(func);
         }
     }
 
@@ -1162,10 +1225,10 @@ impl Engine {
                         c.ip,
                         String::from_utf8_lossy(&c.client_id)
                     ));
-                    for a in &c.abilities {
+                    for &func in &c.abilities {
                         reply.push(' ');
                         reply.push_str(&String::from_utf8_lossy(
-                            &self.functions[a.func as usize].name,
+                            &self.functions[func as usize].name,
                         ));
                     }
                     reply.push('\n');
@@ -1191,6 +1254,7 @@ impl Engine {
                         [h, n] => [clamp(*h), clamp(*n), 0],
                         [h, n, l, ..] => [clamp(*h), clamp(*n), clamp(*l)],
                     };
+                    self.forget_if_unused(func);
                 }
                 // `OK\n`, not gearmand's `OK\r\n`: python-gearman's admin clients accept only it.
                 reply = "OK\n".into();
@@ -1265,9 +1329,13 @@ impl Engine {
     }
 
     fn live_functions(&self) -> impl Iterator<Item = &Function> {
-        let mut ids: Vec<u32> = self.function_ids.values().copied().collect();
-        ids.sort_unstable();
-        ids.into_iter().map(|id| &self.functions[id as usize])
+        let mut live: Vec<&Function> = self
+            .function_ids
+            .values()
+            .map(|&id| &self.functions[id as usize])
+            .collect();
+        live.sort_unstable_by_key(|f| f.seq);
+        live.into_iter()
     }
 
     /// `cancel job`: attached clients get WORK_FAIL; the job is gone.
@@ -1281,8 +1349,8 @@ impl Engine {
             .function_ids
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(n, &id)| (n.clone(), id));
-        let Some((key, func)) = found else {
+            .map(|(_, &id)| id);
+        let Some(func) = found else {
             return "ERR function not found\r\n".into();
         };
         let f = &self.functions[func as usize];
@@ -1298,9 +1366,8 @@ impl Engine {
         for no in doomed {
             self.cancel(no);
         }
-        self.function_ids.remove(&key);
-        let f = &mut self.functions[func as usize];
-        f.queues = Default::default();
+        // Cancelling the last job may have forgotten it already; a maxqueue setting may not.
+        self.forget_function(func);
         "OK\r\n".into()
     }
 }

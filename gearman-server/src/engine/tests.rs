@@ -789,6 +789,63 @@ const JOBS: &[Scenario] = &[
     },
 ];
 
+const FUNCTION_TABLE: &[Scenario] = &[
+    Scenario {
+        name: "a function with no job, worker or setting left is forgotten",
+        setup: DEFAULT,
+        steps: &[
+            Connect(1),
+            Connect(2),
+            Connect(3),
+            Send(1, T::SubmitJob, &["tmp", "", "x"]),
+            Recv(1, T::JobCreated, &["H:t:1"]),
+            Admin(3, "status", "tmp\t1\t0\t0\n.\n"),
+            Disconnect(1),
+            Admin(3, "status", ".\n"),
+            Send(2, T::CanDo, &["w"]),
+            Admin(3, "status", "w\t0\t0\t1\n.\n"),
+            Send(2, T::CantDo, &["w"]),
+            Admin(3, "status", ".\n"),
+            Send(2, T::CanDo, &["w"]),
+            Send(2, T::CanDo, &["v"]),
+            Send(2, T::ResetAbilities, &[]),
+            Admin(3, "status", ".\n"),
+            Send(2, T::CanDo, &["w"]),
+            Disconnect(2),
+            Admin(3, "status", ".\n"),
+        ],
+    },
+    Scenario {
+        name: "a registered worker or a maxqueue setting keeps a function listed",
+        setup: DEFAULT,
+        steps: &[
+            Connect(1),
+            Connect(2),
+            Send(2, T::CanDo, &["f"]),
+            Send(1, T::SubmitJobBg, &["f", "a", "x"]),
+            Recv(1, T::JobCreated, &["H:t:1"]),
+            Send(1, T::SubmitJobBg, &["g", "b", "x"]),
+            Recv(1, T::JobCreated, &["H:t:2"]),
+            Admin(1, "maxqueue g 5", "OK\n"),
+            Send(2, T::GrabJob, &[]),
+            Recv(2, T::JobAssign, &["H:t:1", "f", "x"]),
+            Send(2, T::WorkComplete, &["H:t:1", ""]),
+            Admin(1, "cancel job H:t:2", "OK\r\n"),
+            Admin(1, "status", "f\t0\t0\t1\ng\t0\t0\t0\n.\n"),
+            Admin(1, "maxqueue g", "OK\n"),
+            Admin(1, "status", "f\t0\t0\t1\n.\n"),
+            // A forgotten name comes back as a new function, listed after the older ones.
+            Send(1, T::SubmitJobBg, &["g", "c", "x"]),
+            Recv(1, T::JobCreated, &["H:t:3"]),
+            Send(1, T::SubmitJobBg, &["e", "d", "x"]),
+            Recv(1, T::JobCreated, &["H:t:4"]),
+            Admin(1, "status", "f\t0\t0\t1\ng\t1\t0\t0\ne\t1\t0\t0\n.\n"),
+            Admin(1, "drop function g", "OK\r\n"),
+            Admin(1, "status", "f\t0\t0\t1\ne\t1\t0\t0\n.\n"),
+        ],
+    },
+];
+
 fn run_table(table: &[Scenario]) {
     for scenario in table {
         let result = std::panic::catch_unwind(|| Harness::new(scenario.setup).run(scenario.steps));
@@ -823,4 +880,72 @@ fn unexpected_packets_get_an_error() {
         T::Error,
         &["INVALID_COMMAND", "Command not expected"],
     )]);
+}
+
+#[test]
+fn function_table() {
+    run_table(FUNCTION_TABLE);
+}
+
+#[test]
+fn throwaway_function_names_do_not_accumulate() {
+    let mut h = Harness::new(DEFAULT);
+    for i in 0..100_000u64 {
+        h.connect(i + 1, "127.0.0.1");
+        let function = Bytes::from(format!("throwaway-{i}"));
+        let request = Request::SubmitJob {
+            function,
+            unique: Bytes::new(),
+            data: Bytes::from_static(b"x"),
+            priority: Priority::Normal,
+            background: false,
+        };
+        h.engine.request(i + 1, request);
+        h.engine.disconnect(i + 1);
+        h.sinks.remove(&(i + 1));
+    }
+    assert_eq!(h.engine.job_count(), 0);
+    assert!(h.engine.function_ids.is_empty());
+    assert_eq!(h.engine.functions.len(), 1, "the one slot is reused");
+}
+
+#[test]
+fn registering_100k_functions_on_one_connection_is_fast() {
+    let mut h = Harness::new(DEFAULT);
+    h.connect(1, "127.0.0.1");
+    let names: Vec<Bytes> = (0..100_000)
+        .map(|i| Bytes::from(format!("function-{i}")))
+        .collect();
+    let started = thread_cpu_time();
+    for function in &names {
+        let function = function.clone();
+        h.engine.request(1, Request::CanDo { function });
+    }
+    // Registering again is a duplicate: found at once, nothing added.
+    for function in names.iter().take(1000) {
+        let (function, timeout) = (function.clone(), 5000);
+        h.engine
+            .request(1, Request::CanDoTimeout { function, timeout });
+    }
+    let elapsed = thread_cpu_time() - started;
+    assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
+    let conn = &h.engine.conns[&1];
+    assert_eq!(conn.abilities.len(), 100_000);
+    assert_eq!(conn.timeouts[&0], Some(Duration::from_millis(5000)));
+    assert_eq!(h.engine.function_ids.len(), 100_000);
+    h.run(&[Quiet(1)]);
+    h.engine.disconnect(1);
+    assert!(h.engine.function_ids.is_empty());
+}
+
+/// CPU time of this thread: unlike wall time, not inflated by other processes on a busy machine.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0);
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
