@@ -5,7 +5,7 @@
 //!
 //! The engine appends while holding its lock. Each output that received bytes is remembered on
 //! the current thread, and once the lock is released the thread writes them straight to their
-//! sockets ([`flush_touched`], run by a [`FlushOnDrop`] guard, which the server's engine lock
+//! sockets (`flush_touched`, run by a [`FlushOnDrop`] guard, which the server's engine lock
 //! guard contains). Only when a socket would block does the connection's writer task take over,
 //! waiting for it to become writable. This keeps a reply from costing a task wake-up.
 //!
@@ -54,7 +54,7 @@ impl dyn Sink + '_ {
     }
 }
 
-/// Runs [`flush_touched`] when dropped: whatever this thread queued while the guard lived is
+/// Runs `flush_touched` when dropped: whatever this thread queued while the guard lived is
 /// written out when it goes, whichever way the scope is left.
 #[must_use = "flushes when dropped"]
 pub struct FlushOnDrop;
