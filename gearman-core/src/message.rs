@@ -235,6 +235,11 @@ impl Decimal {
     }
 }
 
+fn packet_len(fields: &[&[u8]]) -> usize {
+    let separators = fields.len().saturating_sub(1);
+    HEADER_LEN + fields.iter().map(|f| f.len()).sum::<usize>() + separators
+}
+
 fn flag(b: bool) -> &'static [u8] {
     if b {
         b"1"
@@ -405,7 +410,16 @@ impl<B: AsRef<[u8]>> Request<B> {
     /// Appends the encoded packet to `out`.
     pub fn encode(&self, out: &mut BytesMut) {
         let kind = self.kind();
-        let mut put = |fields: &[&[u8]]| encode_packet(Magic::Request, kind, fields, out);
+        self.with_fields(|fields| encode_packet(Magic::Request, kind, fields, out))
+    }
+
+    /// Length of the encoded packet, header included.
+    pub fn encoded_len(&self) -> usize {
+        self.with_fields(packet_len)
+    }
+
+    /// Calls `put` with the packet's fields in wire order.
+    fn with_fields<R>(&self, put: impl FnOnce(&[&[u8]]) -> R) -> R {
         match self {
             Request::CanDo { function } | Request::CantDo { function } => put(&[function.as_ref()]),
             Request::CanDoTimeout { function, timeout } => {
@@ -465,7 +479,7 @@ impl<B: AsRef<[u8]>> Request<B> {
 
     /// The encoded packet as a new buffer.
     pub fn to_bytes(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(HEADER_LEN + 64);
+        let mut out = BytesMut::with_capacity(self.encoded_len());
         self.encode(&mut out);
         out.freeze()
     }
@@ -575,7 +589,16 @@ impl<B: AsRef<[u8]>> Response<B> {
     /// Appends the encoded packet to `out`.
     pub fn encode(&self, out: &mut BytesMut) {
         let kind = self.kind();
-        let mut put = |fields: &[&[u8]]| encode_packet(Magic::Response, kind, fields, out);
+        self.with_fields(|fields| encode_packet(Magic::Response, kind, fields, out))
+    }
+
+    /// Length of the encoded packet, header included.
+    pub fn encoded_len(&self) -> usize {
+        self.with_fields(packet_len)
+    }
+
+    /// Calls `put` with the packet's fields in wire order.
+    fn with_fields<R>(&self, put: impl FnOnce(&[&[u8]]) -> R) -> R {
         match self {
             Response::Noop | Response::NoJob => put(&[]),
             Response::JobCreated { handle } | Response::WorkFail { handle } => {
@@ -656,7 +679,7 @@ impl<B: AsRef<[u8]>> Response<B> {
 
     /// The encoded packet as a new buffer.
     pub fn to_bytes(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(HEADER_LEN + 64);
+        let mut out = BytesMut::with_capacity(self.encoded_len());
         self.encode(&mut out);
         out.freeze()
     }
@@ -825,6 +848,7 @@ mod tests {
     #[test]
     fn every_request_round_trips_through_the_wire() {
         for request in requests() {
+            assert_eq!(request.encoded_len(), request.to_bytes().len());
             let packet = decode(request.to_bytes(), Decoder::for_server());
             assert_eq!(packet.kind, request.kind());
             assert_eq!(Request::from_packet(packet).unwrap(), request);
@@ -834,6 +858,7 @@ mod tests {
     #[test]
     fn every_response_round_trips_through_the_wire() {
         for response in responses() {
+            assert_eq!(response.encoded_len(), response.to_bytes().len());
             let packet = decode(response.to_bytes(), Decoder::for_client());
             assert_eq!(packet.kind, response.kind());
             assert_eq!(Response::from_packet(packet).unwrap(), response);

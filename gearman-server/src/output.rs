@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use bytes::{Buf, Bytes, BytesMut};
 use gearman_core::message::Response;
+use gearman_core::protocol::try_reserve;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
@@ -34,9 +35,10 @@ struct Pending {
 
 /// Where the engine sends one connection's output.
 pub trait Sink: Send + Sync {
-    /// Appends to the connection's outgoing bytes: `write` is called at most once, with the
-    /// queue to append to (not at all once the connection is closing).
-    fn append(&self, write: &mut dyn FnMut(&mut BytesMut));
+    /// Appends `len` bytes to the connection's outgoing bytes: `write` is called at most once,
+    /// with the queue to append to (not at all once the connection is closing, or when the
+    /// bytes cannot be queued, which closes it).
+    fn append(&self, len: usize, write: &mut dyn FnMut(&mut BytesMut));
 
     /// Sends what is queued, then closes the connection.
     fn close(&self);
@@ -45,12 +47,12 @@ pub trait Sink: Send + Sync {
 impl dyn Sink + '_ {
     /// Queues a response packet.
     pub fn send<B: AsRef<[u8]>>(&self, response: &Response<B>) {
-        self.append(&mut |buf| response.encode(buf));
+        self.append(response.encoded_len(), &mut |buf| response.encode(buf));
     }
 
     /// Queues raw bytes (admin replies).
     pub fn raw(&self, bytes: &[u8]) {
-        self.append(&mut |buf| buf.extend_from_slice(bytes));
+        self.append(bytes.len(), &mut |buf| buf.extend_from_slice(bytes));
     }
 }
 
@@ -93,7 +95,7 @@ impl MemorySink {
 }
 
 impl Sink for MemorySink {
-    fn append(&self, write: &mut dyn FnMut(&mut BytesMut)) {
+    fn append(&self, _len: usize, write: &mut dyn FnMut(&mut BytesMut)) {
         if !self.is_closed() {
             write(&mut self.buf.lock().unwrap_or_else(|p| p.into_inner()));
         }
@@ -151,21 +153,30 @@ impl Output {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn push(&self, f: &mut dyn FnMut(&mut BytesMut)) {
+    fn push(&self, len: usize, f: &mut dyn FnMut(&mut BytesMut)) {
         let mut pending = self.lock();
         if pending.closing || pending.broken {
             return;
         }
         let was_empty = pending.buf.is_empty();
-        f(&mut pending.buf);
-        if pending.buf.len() > MAX_PENDING_OUTPUT {
-            tracing::warn!(bytes = pending.buf.len(), "peer is not reading; closing it");
+        let total = pending.buf.len().saturating_add(len);
+        let refused = if total > MAX_PENDING_OUTPUT {
+            tracing::warn!(bytes = total, "peer is not reading; closing it");
+            true
+        } else if let Err(e) = try_reserve(&mut pending.buf, len) {
+            tracing::warn!(bytes = total, error = %e, "no memory for a connection's output; closing it");
+            true
+        } else {
+            false
+        };
+        if refused {
             pending.closing = true;
-            pending.buf.clear();
+            pending.buf = BytesMut::new();
             drop(pending);
             self.notify.notify_one();
             return;
         }
+        f(&mut pending.buf);
         drop(pending);
         if was_empty {
             if let Some(me) = self.me.upgrade() {
@@ -176,12 +187,12 @@ impl Output {
 
     /// Queues a response packet.
     pub fn send<B: AsRef<[u8]>>(&self, response: &Response<B>) {
-        self.push(&mut |buf| response.encode(buf));
+        self.push(response.encoded_len(), &mut |buf| response.encode(buf));
     }
 
     /// Queues raw bytes (admin replies).
     pub fn raw(&self, bytes: &[u8]) {
-        self.push(&mut |buf| buf.extend_from_slice(bytes));
+        self.push(bytes.len(), &mut |buf| buf.extend_from_slice(bytes));
     }
 
     /// Sends what is queued, then closes the connection.
@@ -228,8 +239,8 @@ impl Output {
 }
 
 impl Sink for Output {
-    fn append(&self, write: &mut dyn FnMut(&mut BytesMut)) {
-        self.push(write);
+    fn append(&self, len: usize, write: &mut dyn FnMut(&mut BytesMut)) {
+        self.push(len, write);
     }
 
     fn close(&self) {
