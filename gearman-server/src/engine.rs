@@ -1000,10 +1000,12 @@ impl Engine {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
-        if conn.timeouts.remove(&func).is_some() {
-            conn.abilities.retain(|&a| a != func);
-            self.functions[func as usize].workers.retain(|&w| w != id);
+        if conn.timeouts.remove(&func).is_none() {
+            // Not registered here: nothing to undo (and an idle function stays listed).
+            return;
         }
+        conn.abilities.retain(|&a| a != func);
+        self.functions[func as usize].workers.retain(|&w| w != id);
         let held: Vec<u64> = conn.held.clone();
         for no in held {
             if self.jobs.get(&no).is_some_and(|j| j.func == func) {

@@ -813,6 +813,11 @@ const FUNCTION_TABLE: &[Scenario] = &[
             Send(2, T::CanDo, &["w"]),
             Disconnect(2),
             Admin(3, "status", ".\n"),
+            // Created by an admin, it stays until something happens to it; a CANT_DO from a
+            // connection that never registered it is not such a thing.
+            Admin(3, "create function idle", "OK\r\n"),
+            Send(3, T::CantDo, &["idle"]),
+            Admin(3, "status", "idle\t0\t0\t0\n.\n"),
         ],
     },
     Scenario {
