@@ -109,10 +109,9 @@ impl BlockingClient {
         block_on(self.client.request_ack(kind, arg))
     }
 
-    /// libgearman 1.1's `cancel_job`: WORK_FAIL for `handle` sent as a client, which servers
-    /// answer with an ERROR (JOB_NOT_FOUND); the caller reports that answer.
-    pub fn send_work_fail_as_client(&mut self, handle: &[u8]) -> Result<(), Error> {
-        self.request_ack(PacketType::WorkFail, handle)
+    /// libgearman 1.1's `cancel_job`; see [`Client::send_work_fail`](crate::Client::send_work_fail).
+    pub fn send_work_fail(&mut self, handle: &[u8]) -> Result<(), Error> {
+        block_on(self.client.send_work_fail(handle))
     }
 }
 
@@ -260,19 +259,14 @@ impl BlockingWorker {
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| handler(&mut context)));
         let queued = match outcome {
-            Ok(Ok(result)) => self
-                .worker
-                .queue(&job, PacketType::WorkComplete, &[&result]),
-            Ok(Err(JobFailure::Fail)) => self.worker.queue(&job, PacketType::WorkFail, &[]),
-            Ok(Err(JobFailure::Exception(data))) => {
-                self.worker.queue(&job, PacketType::WorkException, &[&data])
-            }
+            Ok(Ok(result)) => self.worker.queue_complete(&job, &result),
+            Ok(Err(JobFailure::Fail)) => self.worker.queue_fail(&job),
+            Ok(Err(JobFailure::Exception(data))) => self.worker.queue_exception(&job, &data),
             Err(panic) => {
                 let message = panic_message(&panic);
                 tracing::error!(handle = ?job.handle, %message, "job handler panicked");
                 let data = format!("panic: {message}");
-                self.worker
-                    .queue(&job, PacketType::WorkException, &[data.as_bytes()])
+                self.worker.queue_exception(&job, data.as_bytes())
             }
         };
         if let Err(e) = queued {

@@ -20,8 +20,9 @@ use hashbrown::HashMap;
 use crate::connection::{Backoff, Connection, ServerAddr};
 use crate::error::Error;
 use crate::job::{parse_number, JobRequest, JobResult, JobStatus, Outcome};
+use crate::message::{Request, Response};
 use crate::poll_driver;
-use crate::protocol::{Packet, PacketType, DEFAULT_MAX_PAYLOAD};
+use crate::protocol::{Packet, PacketType, ProtocolError, DEFAULT_MAX_PAYLOAD};
 
 /// Identifies a job within one client.
 pub type JobId = u64;
@@ -375,7 +376,7 @@ impl Client {
     pub fn take(&mut self, id: JobId) -> Option<JobResult> {
         let entry = self.jobs.remove(&id)?;
         if !entry.is_done() {
-            self.unfinished -= 1;
+            self.count_finished();
         }
         if let Some(handle) = &entry.result.handle {
             if let Some(server) = self.servers.get_mut(entry.server) {
@@ -415,22 +416,21 @@ impl Client {
             Some(s) => vec![s],
             None => (0..self.servers.len()).collect(),
         };
-        self.status_query(order, PacketType::GetStatus, handle)
+        self.status_query(order, Request::GetStatus { handle })
             .await
     }
 
     /// Asks every server in turn for the status of a job by its unique id.
     pub async fn job_status_unique(&mut self, unique: &[u8]) -> Result<JobStatus, Error> {
         let order = (0..self.servers.len()).collect();
-        self.status_query(order, PacketType::GetStatusUnique, unique)
+        self.status_query(order, Request::GetStatusUnique { unique })
             .await
     }
 
     async fn status_query(
         &mut self,
         order: Vec<usize>,
-        kind: PacketType,
-        key: &[u8],
+        query: Request<&[u8]>,
     ) -> Result<JobStatus, Error> {
         if self.servers.is_empty() {
             return Err(Error::NoServers);
@@ -438,7 +438,7 @@ impl Client {
         let mut last = Err(Error::NoServers);
         for server in order {
             let reply = self
-                .request(server, kind, key, Awaiting::Status)
+                .request(server, &query, Awaiting::Status)
                 .await
                 .and_then(|r| match r {
                     Reply::Status(s) => Ok(s),
@@ -457,7 +457,7 @@ impl Client {
     /// Sets the id sent with SET_CLIENT_ID, now on open connections and on every reconnect.
     pub fn set_client_id(&mut self, id: Bytes) {
         for conn in self.servers.iter_mut().filter_map(|s| s.conn.as_mut()) {
-            conn.queue(PacketType::SetClientId, &[&id]);
+            conn.queue_request(&Request::SetClientId { id: &id[..] });
         }
         self.options.client_id = Some(id);
     }
@@ -469,7 +469,7 @@ impl Client {
             return Err(Error::NoServers);
         }
         for server in 0..self.servers.len() {
-            self.request(server, PacketType::OptionReq, name, Awaiting::Ack)
+            self.request(server, &Request::OptionReq { name }, Awaiting::Ack)
                 .await?;
         }
         if name.eq_ignore_ascii_case(b"exceptions") {
@@ -479,12 +479,27 @@ impl Client {
     }
 
     /// Sends a request whose only answer is an ERROR or OPTION_RES, to the first server, and
-    /// returns that answer (libgearman's `cancel_job` sends WORK_FAIL this way).
+    /// returns that answer (libgearman's `cancel_job` sends WORK_FAIL this way). `kind` must be
+    /// a request carrying one field; see [`Client::send_work_fail`] for the one use there is.
     pub async fn request_ack(&mut self, kind: PacketType, arg: &[u8]) -> Result<(), Error> {
         if self.servers.is_empty() {
             return Err(Error::NoServers);
         }
-        self.request(0, kind, arg, Awaiting::Ack).await.map(drop)
+        let packet = Packet::request(kind, vec![Bytes::copy_from_slice(arg)]);
+        let request = Request::from_packet(packet)
+            .map_err(|e| Error::InvalidArgument(format!("{kind:?} as a one-field request: {e}")))?;
+        self.request(0, &request, Awaiting::Ack).await.map(drop)
+    }
+
+    /// libgearman 1.1's `cancel_job`: sends WORK_FAIL for `handle` on the client connection to
+    /// the first server and returns its answer (servers refuse it with JOB_NOT_FOUND).
+    pub async fn send_work_fail(&mut self, handle: &[u8]) -> Result<(), Error> {
+        if self.servers.is_empty() {
+            return Err(Error::NoServers);
+        }
+        self.request(0, &Request::WorkFail { handle }, Awaiting::Ack)
+            .await
+            .map(drop)
     }
 
     /// Sends ECHO_REQ to the first reachable server and returns its answer.
@@ -495,7 +510,7 @@ impl Client {
         let mut last = Err(Error::NoServers);
         for server in 0..self.servers.len() {
             match self
-                .request(server, PacketType::EchoReq, data, Awaiting::Echo)
+                .request(server, &Request::EchoReq { data }, Awaiting::Echo)
                 .await
             {
                 Ok(Reply::Echo(data)) => return Ok(data),
@@ -508,11 +523,10 @@ impl Client {
     }
 
     /// Sends one request with an in-order reply to one server and waits for that reply.
-    async fn request(
+    async fn request<B: AsRef<[u8]>>(
         &mut self,
         server: usize,
-        kind: PacketType,
-        arg: &[u8],
+        request: &Request<B>,
         awaiting: impl Fn(u64) -> Awaiting,
     ) -> Result<Reply, Error> {
         self.ensure_connected(server).await?;
@@ -520,7 +534,7 @@ impl Client {
         self.next_request += 1;
         let slot = &mut self.servers[server];
         if let Some(conn) = slot.conn.as_mut() {
-            conn.queue(kind, &[arg]);
+            conn.queue_request(request);
         }
         slot.awaiting.push_back(awaiting(id));
         loop {
@@ -626,11 +640,13 @@ impl Client {
         };
         slot.backoff.succeeded();
         if self.options.exceptions {
-            conn.queue(PacketType::OptionReq, &[b"exceptions"]);
+            conn.queue_request(&Request::OptionReq {
+                name: &b"exceptions"[..],
+            });
             slot.awaiting.push_back(Awaiting::OptionAck);
         }
         if let Some(id) = &self.options.client_id {
-            conn.queue(PacketType::SetClientId, &[id]);
+            conn.queue_request(&Request::SetClientId { id: &id[..] });
         }
         slot.conn = Some(conn);
         Ok(())
@@ -710,37 +726,81 @@ impl Client {
     }
 
     async fn handle_packet(&mut self, server: usize, packet: Packet) {
-        use PacketType as T;
-        match packet.kind {
-            T::JobCreated => match self.servers[server].awaiting.pop_front() {
-                Some(Awaiting::Created(id)) => self.job_created(server, id, packet.arg_bytes(0)),
-                other => self.protocol_violation(server, other, packet.kind).await,
+        let kind = packet.kind;
+        let response = match Response::from_packet(packet) {
+            Ok(response) => response,
+            Err(e) => {
+                let addr = self.servers[server].addr.to_string();
+                let error = match e {
+                    ProtocolError::UnexpectedKind(kind) => {
+                        Error::UnexpectedPacket { server: addr, kind }
+                    }
+                    source => Error::Protocol {
+                        server: addr,
+                        source,
+                    },
+                };
+                self.server_failed(server, error).await;
+                return;
+            }
+        };
+        match response {
+            Response::JobCreated { handle } => match self.servers[server].awaiting.pop_front() {
+                Some(Awaiting::Created(id)) => self.job_created(server, id, handle),
+                other => self.protocol_violation(server, other, kind).await,
             },
-            T::StatusRes | T::StatusResUnique => match self.servers[server].awaiting.pop_front() {
-                Some(Awaiting::Status(req)) => {
-                    let status = parse_status(&packet);
-                    self.replies.insert(req, Ok(Reply::Status(status)));
-                }
-                other => self.protocol_violation(server, other, packet.kind).await,
-            },
-            T::EchoRes => match self.servers[server].awaiting.pop_front() {
+            Response::StatusRes {
+                handle: key,
+                known,
+                running,
+                numerator,
+                denominator,
+            } => {
+                let status = JobStatus {
+                    key,
+                    known,
+                    running,
+                    numerator,
+                    denominator,
+                    client_count: None,
+                };
+                self.status_reply(server, status, kind).await;
+            }
+            Response::StatusResUnique {
+                unique: key,
+                known,
+                running,
+                numerator,
+                denominator,
+                clients,
+            } => {
+                let status = JobStatus {
+                    key,
+                    known,
+                    running,
+                    numerator,
+                    denominator,
+                    client_count: Some(clients),
+                };
+                self.status_reply(server, status, kind).await;
+            }
+            Response::EchoRes { data } => match self.servers[server].awaiting.pop_front() {
                 Some(Awaiting::Echo(req)) => {
-                    self.replies
-                        .insert(req, Ok(Reply::Echo(packet.arg_bytes(0))));
+                    self.replies.insert(req, Ok(Reply::Echo(data)));
                 }
-                other => self.protocol_violation(server, other, packet.kind).await,
+                other => self.protocol_violation(server, other, kind).await,
             },
-            T::OptionRes => match self.servers[server].awaiting.pop_front() {
+            Response::OptionRes { .. } => match self.servers[server].awaiting.pop_front() {
                 Some(Awaiting::OptionAck) => {}
                 Some(Awaiting::Ack(req)) => {
                     self.replies.insert(req, Ok(Reply::Ack));
                 }
-                other => self.protocol_violation(server, other, packet.kind).await,
+                other => self.protocol_violation(server, other, kind).await,
             },
-            T::Error => {
+            Response::Error { code, text } => {
                 let error = Error::Server {
-                    code: String::from_utf8_lossy(packet.arg(0)).into_owned(),
-                    text: String::from_utf8_lossy(packet.arg(1)).into_owned(),
+                    code: String::from_utf8_lossy(&code).into_owned(),
+                    text: String::from_utf8_lossy(&text).into_owned(),
                 };
                 match self.servers[server].awaiting.pop_front() {
                     Some(Awaiting::Created(id)) => self.finish(id, Outcome::Error(error)),
@@ -755,18 +815,53 @@ impl Client {
                     }
                 }
             }
-            T::WorkData
-            | T::WorkWarning
-            | T::WorkStatus
-            | T::WorkComplete
-            | T::WorkFail
-            | T::WorkException => self.work_packet(server, packet),
-            T::Noop => {}
-            kind => {
+            Response::WorkData { handle, data } => {
+                self.work_event(server, handle, kind, JobEvent::Data(data))
+            }
+            Response::WorkWarning { handle, data } => {
+                self.work_event(server, handle, kind, JobEvent::Warning(data))
+            }
+            Response::WorkStatus {
+                handle,
+                numerator,
+                denominator,
+            } => {
+                let event = JobEvent::Status {
+                    numerator: parse_number(&numerator),
+                    denominator: parse_number(&denominator),
+                };
+                self.work_event(server, handle, kind, event)
+            }
+            Response::WorkComplete { handle, data } => {
+                let event = JobEvent::Finished(Outcome::Complete(data));
+                self.work_event(server, handle, kind, event)
+            }
+            Response::WorkException { handle, data } => {
+                let event = JobEvent::Finished(Outcome::Exception(data));
+                self.work_event(server, handle, kind, event)
+            }
+            Response::WorkFail { handle } => {
+                let event = JobEvent::Finished(Outcome::Failed);
+                self.work_event(server, handle, kind, event)
+            }
+            Response::Noop => {}
+            Response::NoJob
+            | Response::JobAssign { .. }
+            | Response::JobAssignUniq { .. }
+            | Response::JobAssignAll { .. } => {
                 let addr = self.servers[server].addr.to_string();
                 self.server_failed(server, Error::UnexpectedPacket { server: addr, kind })
                     .await;
             }
+        }
+    }
+
+    async fn status_reply(&mut self, server: usize, status: JobStatus, kind: PacketType) {
+        match self.servers[server].awaiting.pop_front() {
+            Some(Awaiting::Status(req)) => {
+                self.replies.insert(req, Ok(Reply::Status(status)));
+            }
+            other => self.protocol_violation(server, other, kind).await,
         }
     }
 
@@ -808,33 +903,17 @@ impl Client {
         }
     }
 
-    fn work_packet(&mut self, server: usize, packet: Packet) {
-        let mut handle = packet.arg_bytes(0);
+    fn work_event(&mut self, server: usize, mut handle: Bytes, kind: PacketType, event: JobEvent) {
         // gearmand's WORK_FAIL after an exception carries the handle plus one NUL.
         if handle.last() == Some(&0) {
             handle.truncate(handle.len() - 1);
         }
         let Some(ids) = self.servers[server].handles.get(&handle).cloned() else {
-            tracing::debug!(?handle, kind = ?packet.kind, "packet for an unknown handle");
+            tracing::debug!(?handle, ?kind, "packet for an unknown handle");
             return;
         };
         for id in ids {
-            let event = match packet.kind {
-                PacketType::WorkData => JobEvent::Data(packet.arg_bytes(1)),
-                PacketType::WorkWarning => JobEvent::Warning(packet.arg_bytes(1)),
-                PacketType::WorkStatus => JobEvent::Status {
-                    numerator: parse_number(packet.arg(1)),
-                    denominator: parse_number(packet.arg(2)),
-                },
-                PacketType::WorkComplete => {
-                    JobEvent::Finished(Outcome::Complete(packet.arg_bytes(1)))
-                }
-                PacketType::WorkException => {
-                    JobEvent::Finished(Outcome::Exception(packet.arg_bytes(1)))
-                }
-                _ => JobEvent::Finished(Outcome::Failed),
-            };
-            match event {
+            match event.clone() {
                 JobEvent::Finished(outcome) => self.finish(id, outcome),
                 event => {
                     if let Some(job) = self.jobs.get_mut(&id) {
@@ -856,6 +935,14 @@ impl Client {
         }
     }
 
+    /// One job fewer is unfinished. Each job is counted once when its submission is queued and
+    /// uncounted once, when it becomes final or is taken unfinished; the count cannot go below
+    /// zero unless that pairing breaks, which debug builds report and release builds absorb.
+    fn count_finished(&mut self) {
+        debug_assert!(self.unfinished > 0, "unfinished job count underflow");
+        self.unfinished = self.unfinished.saturating_sub(1);
+    }
+
     /// Marks a job final and records the event.
     fn finish(&mut self, id: JobId, outcome: Outcome) {
         let Some(job) = self.jobs.get_mut(&id) else {
@@ -870,7 +957,7 @@ impl Client {
             }
         }
         job.result.outcome = Some(outcome.clone());
-        self.unfinished -= 1;
+        self.count_finished();
         self.events.push_back(Event {
             job: id,
             event: JobEvent::Finished(outcome),
@@ -934,40 +1021,5 @@ fn detach(handles: &mut HashMap<Bytes, Vec<JobId>>, handle: &Bytes, id: JobId) {
 }
 
 fn queue_submit(conn: &mut Connection, request: &JobRequest) {
-    let unique = request.unique.as_deref().unwrap_or_default();
-    let kind = request.packet_type();
-    match kind {
-        PacketType::SubmitJobEpoch => {
-            let epoch = request.epoch.unwrap_or(0).to_string();
-            conn.queue(
-                kind,
-                &[
-                    &request.function,
-                    unique,
-                    epoch.as_bytes(),
-                    &request.workload,
-                ],
-            );
-        }
-        PacketType::SubmitReduceJob | PacketType::SubmitReduceJobBackground => {
-            let reducer = request.reducer.as_deref().unwrap_or_default();
-            conn.queue(
-                kind,
-                &[&request.function, unique, reducer, b"", &request.workload],
-            );
-        }
-        _ => conn.queue(kind, &[&request.function, unique, &request.workload]),
-    }
-}
-
-fn parse_status(packet: &Packet) -> JobStatus {
-    JobStatus {
-        key: packet.arg_bytes(0),
-        known: parse_number(packet.arg(1)) != 0,
-        running: parse_number(packet.arg(2)) != 0,
-        numerator: parse_number(packet.arg(3)),
-        denominator: parse_number(packet.arg(4)),
-        client_count: (packet.kind == PacketType::StatusResUnique)
-            .then(|| parse_number(packet.arg(5))),
-    }
+    conn.queue_request(&request.to_request());
 }

@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::error::Error;
+use crate::message::Request;
 use crate::poll_driver;
 use crate::protocol::{encode_packet, Decoder, Frame, Magic, Packet, PacketType};
 
@@ -169,6 +170,11 @@ impl Connection {
         encode_packet(Magic::Request, kind, fields, &mut self.write_buf);
     }
 
+    /// Queues a typed request; it is sent by the next flush.
+    pub fn queue_request<B: AsRef<[u8]>>(&mut self, request: &Request<B>) {
+        request.encode(&mut self.write_buf);
+    }
+
     /// Queues raw bytes (used for text admin commands).
     pub fn queue_raw(&mut self, bytes: &[u8]) {
         self.write_buf.extend_from_slice(bytes);
@@ -280,7 +286,9 @@ impl Connection {
 
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         if self.read_buf.capacity() - self.read_buf.len() < 4096 {
-            self.read_buf.reserve(16 * 1024);
+            if let Err(e) = crate::protocol::try_reserve(&mut self.read_buf, 16 * 1024) {
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::OutOfMemory, e)));
+            }
         }
         if self.driver_mismatch() {
             return Poll::Ready(Err(mismatch_error()));

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use crate::error::Error;
+use crate::message::Request;
 use crate::protocol::PacketType;
 
 /// Job priority.
@@ -116,26 +117,39 @@ impl JobRequest {
         Ok(())
     }
 
-    /// The SUBMIT packet type for this request.
-    pub fn packet_type(&self) -> PacketType {
-        if self.epoch.is_some() {
-            return PacketType::SubmitJobEpoch;
-        }
-        if self.reducer.is_some() {
-            return if self.background {
-                PacketType::SubmitReduceJobBackground
-            } else {
-                PacketType::SubmitReduceJob
+    /// The SUBMIT request for this job, borrowing its fields. A missing unique is sent empty.
+    pub fn to_request(&self) -> Request<&[u8]> {
+        let (function, data) = (&self.function[..], &self.workload[..]);
+        let unique = self.unique.as_deref().unwrap_or_default();
+        if let Some(epoch) = self.epoch {
+            return Request::SubmitJobEpoch {
+                function,
+                unique,
+                epoch,
+                data,
             };
         }
-        match (self.priority, self.background) {
-            (Priority::High, false) => PacketType::SubmitJobHigh,
-            (Priority::High, true) => PacketType::SubmitJobHighBg,
-            (Priority::Normal, false) => PacketType::SubmitJob,
-            (Priority::Normal, true) => PacketType::SubmitJobBg,
-            (Priority::Low, false) => PacketType::SubmitJobLow,
-            (Priority::Low, true) => PacketType::SubmitJobLowBg,
+        if let Some(reducer) = &self.reducer {
+            return Request::SubmitReduceJob {
+                function,
+                unique,
+                reducer,
+                data,
+                background: self.background,
+            };
         }
+        Request::SubmitJob {
+            function,
+            unique,
+            data,
+            priority: self.priority,
+            background: self.background,
+        }
+    }
+
+    /// The SUBMIT packet type for this request.
+    pub fn packet_type(&self) -> PacketType {
+        self.to_request().kind()
     }
 }
 

@@ -1,6 +1,7 @@
 //! gearman-core: one implementation of the Gearman protocol for every front end.
 //!
 //! - [`protocol`]: the packet table, encoder and incremental decoder (pure, no I/O);
+//! - [`message`]: typed requests and responses, decoded from packets once (pure, no I/O);
 //! - [`admin`]: the text admin protocol's commands and replies;
 //! - [`connection`]: TCP connections with TCP_NODELAY, timeouts and back-off;
 //! - [`client`], [`worker`], [`admin_client`]: async, on tokio, spawning no tasks;
@@ -25,6 +26,7 @@ pub mod connection;
 pub mod error;
 pub mod job;
 pub mod libgearman;
+pub mod message;
 pub mod poll_driver;
 pub mod protocol;
 pub mod return_code;

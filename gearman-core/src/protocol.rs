@@ -4,6 +4,8 @@
 //! NUL-separated arguments; for packets that carry opaque data the data is the last argument and
 //! may itself contain NULs.
 
+use std::collections::TryReserveError;
+
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 /// Length of a packet header in bytes.
@@ -223,6 +225,25 @@ pub fn encode_packet(magic: Magic, kind: PacketType, fields: &[&[u8]], out: &mut
     }
 }
 
+/// Makes room for at least `additional` more bytes in `buf`, growing geometrically like
+/// `BytesMut::reserve`, but reports a failed allocation instead of aborting the process. For
+/// buffers whose size a peer drives: on failure, drop that peer's connection.
+pub fn try_reserve(buf: &mut BytesMut, additional: usize) -> Result<(), TryReserveError> {
+    if buf.capacity() - buf.len() >= additional || buf.try_reclaim(additional) {
+        return Ok(());
+    }
+    let want = buf
+        .len()
+        .saturating_add(additional)
+        .max(buf.capacity().saturating_mul(2));
+    let mut grown = Vec::new();
+    grown.try_reserve_exact(want)?;
+    grown.extend_from_slice(buf);
+    // A Vec with spare capacity becomes a BytesMut that keeps it, without a copy.
+    *buf = BytesMut::from(Bytes::from(grown));
+    Ok(())
+}
+
 /// Why bytes could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
@@ -244,6 +265,11 @@ pub enum ProtocolError {
     LineTooLong { max: usize },
     #[error("text where a binary packet was expected")]
     UnexpectedText,
+    /// A well-formed packet of a type not expected in this direction: a response type sent
+    /// to a server, a request type sent to a client, or a type nobody implements
+    /// (SUBMIT_JOB_SCHED, ALL_YOURS). [`crate::message`] reports it; the connection may go on.
+    #[error("{0:?} packets are not expected here")]
+    UnexpectedKind(PacketType),
 }
 
 /// One unit read off a connection: a binary packet or a text admin line (without its `\n` and
@@ -338,7 +364,8 @@ impl Decoder {
             });
         }
         if buf.len() < HEADER_LEN + len {
-            buf.reserve(HEADER_LEN + len - buf.len());
+            // Room is made as bytes arrive (see `try_reserve`), never for what a header
+            // merely claims: twelve bytes must not cost the payload limit in memory.
             return Ok(None);
         }
         let args = split_args(kind, &buf[HEADER_LEN..HEADER_LEN + len])?;
@@ -570,6 +597,28 @@ mod tests {
             Decoder::for_server().max_line(50).decode(&mut buf),
             Err(ProtocolError::LineTooLong { max: 50 })
         );
+    }
+
+    #[test]
+    fn a_header_alone_does_not_reserve_its_claimed_payload() {
+        let mut buf = BytesMut::with_capacity(HEADER_LEN);
+        buf.extend_from_slice(b"\0REQ\0\0\0\x07\x03\xff\xff\xff");
+        assert_eq!(Decoder::for_server().decode(&mut buf), Ok(None));
+        assert!(buf.capacity() < 1024, "capacity {}", buf.capacity());
+    }
+
+    #[test]
+    fn try_reserve_grows_geometrically_and_keeps_the_bytes() {
+        let mut buf = BytesMut::from(&b"abc"[..]);
+        try_reserve(&mut buf, 10).unwrap();
+        assert!(buf.capacity() >= 13);
+        assert_eq!(&buf[..], b"abc");
+        let before = buf.capacity();
+        buf.extend_from_slice(&vec![b'x'; before - buf.len()]);
+        try_reserve(&mut buf, 1).unwrap();
+        assert!(buf.capacity() >= 2 * before);
+        assert!(try_reserve(&mut buf, usize::MAX / 2).is_err());
+        assert_eq!(&buf[..3], b"abc");
     }
 
     #[test]

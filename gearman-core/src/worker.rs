@@ -14,7 +14,8 @@ use bytes::Bytes;
 
 use crate::connection::{Backoff, Connection, ServerAddr};
 use crate::error::Error;
-use crate::protocol::{Packet, PacketType, DEFAULT_MAX_PAYLOAD};
+use crate::message::{Request, Response};
+use crate::protocol::{Packet, PacketType, ProtocolError, DEFAULT_MAX_PAYLOAD};
 
 /// Which grab packet the worker sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -192,7 +193,7 @@ impl Worker {
         let before = self.functions.len();
         self.functions.retain(|f| &f.name[..] != name);
         for conn in self.servers.iter_mut().filter_map(|s| s.conn.as_mut()) {
-            conn.queue(PacketType::CantDo, &[name]);
+            conn.queue_request(&Request::CantDo { function: name });
         }
         before != self.functions.len()
     }
@@ -201,7 +202,7 @@ impl Worker {
     pub fn unregister_all(&mut self) {
         self.functions.clear();
         for conn in self.servers.iter_mut().filter_map(|s| s.conn.as_mut()) {
-            conn.queue(PacketType::ResetAbilities, &[]);
+            conn.queue_request(&Request::<&[u8]>::ResetAbilities);
         }
     }
 
@@ -219,7 +220,7 @@ impl Worker {
     pub fn set_client_id(&mut self, id: impl Into<Bytes>) {
         let id = id.into();
         for conn in self.servers.iter_mut().filter_map(|s| s.conn.as_mut()) {
-            conn.queue(PacketType::SetClientId, &[&id]);
+            conn.queue_request(&Request::SetClientId { id: &id[..] });
         }
         self.options.client_id = Some(id);
     }
@@ -239,7 +240,7 @@ impl Worker {
             let server = &mut self.servers[i];
             server.echo_waiting = true;
             if let Some(conn) = server.conn.as_mut() {
-                conn.queue(PacketType::EchoReq, &[data]);
+                conn.queue_request(&Request::EchoReq { data });
             }
             let deadline = self
                 .options
@@ -298,14 +299,14 @@ impl Worker {
                 return Ok(job);
             }
             self.reconnect_due().await;
-            let grab = match self.options.grab {
-                GrabMode::Plain => PacketType::GrabJob,
-                GrabMode::Unique => PacketType::GrabJobUniq,
-                GrabMode::All => PacketType::GrabJobAll,
+            let grab: Request<&[u8]> = match self.options.grab {
+                GrabMode::Plain => Request::GrabJob,
+                GrabMode::Unique => Request::GrabJobUniq,
+                GrabMode::All => Request::GrabJobAll,
             };
             for server in &mut self.servers {
                 if let (Some(conn), Phase::Idle) = (server.conn.as_mut(), server.phase) {
-                    conn.queue(grab, &[]);
+                    conn.queue_request(&grab);
                     server.phase = Phase::Grabbing;
                 }
             }
@@ -341,10 +342,12 @@ impl Worker {
                 }
                 server.backoff.succeeded();
                 if let Some(id) = &self.options.client_id {
-                    conn.queue(PacketType::SetClientId, &[id]);
+                    conn.queue_request(&Request::SetClientId { id });
                 }
                 if self.options.exceptions {
-                    conn.queue(PacketType::OptionReq, &[b"exceptions"]);
+                    conn.queue_request(&Request::OptionReq {
+                        name: &b"exceptions"[..],
+                    });
                 }
                 for f in &self.functions {
                     queue_registration(&mut conn, f);
@@ -429,74 +432,110 @@ impl Worker {
     }
 
     fn handle_packet(&mut self, i: usize, packet: Packet, grabbing: bool) {
+        let kind = packet.kind;
+        let response = match Response::from_packet(packet) {
+            Ok(response) => response,
+            Err(e) => {
+                let server = self.servers[i].addr.to_string();
+                let error = match e {
+                    ProtocolError::UnexpectedKind(kind) => Error::UnexpectedPacket { server, kind },
+                    source => Error::Protocol { server, source },
+                };
+                return self.drop_connection(i, &error);
+            }
+        };
         let server = &mut self.servers[i];
-        match packet.kind {
-            PacketType::Noop => {
+        let assigned = |handle, function, unique, reducer: Option<Bytes>, workload| AssignedJob {
+            handle,
+            function,
+            unique,
+            reducer: reducer.filter(|r| !r.is_empty()),
+            workload,
+            server: i,
+        };
+        let job = match response {
+            Response::Noop => {
                 if server.phase == Phase::Sleeping {
                     server.phase = Phase::Idle;
                 }
+                return;
             }
-            PacketType::NoJob => {
+            Response::NoJob => {
                 if grabbing {
                     if let Some(conn) = server.conn.as_mut() {
-                        conn.queue(PacketType::PreSleep, &[]);
+                        conn.queue_request(&Request::<&[u8]>::PreSleep);
                     }
                     server.phase = Phase::Sleeping;
                 } else {
                     server.phase = Phase::Idle;
                 }
+                return;
             }
-            PacketType::JobAssign | PacketType::JobAssignUniq | PacketType::JobAssignAll => {
-                server.phase = Phase::Idle;
-                let (unique, reducer, workload) = match packet.kind {
-                    PacketType::JobAssign => (Bytes::new(), None, packet.arg_bytes(2)),
-                    PacketType::JobAssignUniq => (packet.arg_bytes(2), None, packet.arg_bytes(3)),
-                    _ => (
-                        packet.arg_bytes(2),
-                        Some(packet.arg_bytes(3)),
-                        packet.arg_bytes(4),
-                    ),
-                };
-                self.assigned.push_back(AssignedJob {
-                    handle: packet.arg_bytes(0),
-                    function: packet.arg_bytes(1),
-                    unique,
-                    reducer: reducer.filter(|r| !r.is_empty()),
-                    workload,
-                    server: i,
-                });
-            }
-            PacketType::EchoRes if server.echo_waiting => {
+            Response::JobAssign {
+                handle,
+                function,
+                data,
+            } => assigned(handle, function, Bytes::new(), None, data),
+            Response::JobAssignUniq {
+                handle,
+                function,
+                unique,
+                data,
+            } => assigned(handle, function, unique, None, data),
+            Response::JobAssignAll {
+                handle,
+                function,
+                unique,
+                reducer,
+                data,
+            } => assigned(handle, function, unique, Some(reducer), data),
+            Response::EchoRes { data } if server.echo_waiting => {
                 server.echo_waiting = false;
-                self.echo_reply = Some(packet.arg_bytes(0));
+                self.echo_reply = Some(data);
+                return;
             }
-            PacketType::Error => {
+            Response::Error { code, text } => {
                 tracing::warn!(
                     server = %server.addr,
-                    code = %String::from_utf8_lossy(packet.arg(0)),
-                    text = %String::from_utf8_lossy(packet.arg(1)),
+                    code = %String::from_utf8_lossy(&code),
+                    text = %String::from_utf8_lossy(&text),
                     "server error"
                 );
+                return;
             }
-            PacketType::OptionRes | PacketType::EchoRes => {}
-            kind => {
+            Response::OptionRes { .. } | Response::EchoRes { .. } => return,
+            _ => {
                 let error = Error::UnexpectedPacket {
                     server: server.addr.to_string(),
                     kind,
                 };
-                self.drop_connection(i, &error);
+                return self.drop_connection(i, &error);
             }
-        }
+        };
+        server.phase = Phase::Idle;
+        self.assigned.push_back(job);
     }
 
     /// Queues a WORK_* packet for `job` without sending it; the next grab (or [`Worker::flush`])
     /// sends it together with whatever follows, saving a write per job.
+    /// `data` holds the fields after the handle ([`Request::work`] says which).
     pub fn queue(
         &mut self,
         job: &AssignedJob,
         kind: PacketType,
         data: &[&[u8]],
     ) -> Result<(), Error> {
+        let request = Request::work(kind, &job.handle, data).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{kind:?} with {} fields is no work result",
+                data.len()
+            ))
+        })?;
+        self.queue_request(job, &request)
+    }
+
+    /// Queues a typed request about `job` on the connection it came from, without sending it.
+    fn queue_request(&mut self, job: &AssignedJob, request: &Request<&[u8]>) -> Result<(), Error> {
         let Some(server) = self.servers.get_mut(job.server) else {
             return Err(Error::UnknownJob);
         };
@@ -507,10 +546,7 @@ impl Worker {
                 message: "not connected; the server will requeue the job".into(),
             });
         };
-        let mut fields: Vec<&[u8]> = Vec::with_capacity(1 + data.len());
-        fields.push(&job.handle);
-        fields.extend_from_slice(data);
-        conn.queue(kind, &fields);
+        conn.queue_request(request);
         Ok(())
     }
 
@@ -540,6 +576,19 @@ impl Worker {
         data: &[&[u8]],
     ) -> Result<(), Error> {
         self.queue(job, kind, data)?;
+        self.flush_job_server(job).await
+    }
+
+    async fn send_request(
+        &mut self,
+        job: &AssignedJob,
+        request: &Request<&[u8]>,
+    ) -> Result<(), Error> {
+        self.queue_request(job, request)?;
+        self.flush_job_server(job).await
+    }
+
+    async fn flush_job_server(&mut self, job: &AssignedJob) -> Result<(), Error> {
         let Some(conn) = self.servers[job.server].conn.as_mut() else {
             return Ok(());
         };
@@ -550,12 +599,40 @@ impl Worker {
         Ok(())
     }
 
+    /// Queues WORK_COMPLETE for `job` (sent with the next grab or [`Worker::flush`]).
+    pub fn queue_complete(&mut self, job: &AssignedJob, result: &[u8]) -> Result<(), Error> {
+        let handle = &job.handle[..];
+        self.queue_request(
+            job,
+            &Request::WorkComplete {
+                handle,
+                data: result,
+            },
+        )
+    }
+
+    /// Queues WORK_FAIL for `job` (sent with the next grab or [`Worker::flush`]).
+    pub fn queue_fail(&mut self, job: &AssignedJob) -> Result<(), Error> {
+        let handle = &job.handle[..];
+        self.queue_request(job, &Request::WorkFail { handle })
+    }
+
+    /// Queues WORK_EXCEPTION for `job` (sent with the next grab or [`Worker::flush`]).
+    pub fn queue_exception(&mut self, job: &AssignedJob, data: &[u8]) -> Result<(), Error> {
+        let handle = &job.handle[..];
+        self.queue_request(job, &Request::WorkException { handle, data })
+    }
+
     pub async fn send_data(&mut self, job: &AssignedJob, data: &[u8]) -> Result<(), Error> {
-        self.send(job, PacketType::WorkData, &[data]).await
+        let handle = &job.handle[..];
+        self.send_request(job, &Request::WorkData { handle, data })
+            .await
     }
 
     pub async fn send_warning(&mut self, job: &AssignedJob, data: &[u8]) -> Result<(), Error> {
-        self.send(job, PacketType::WorkWarning, &[data]).await
+        let handle = &job.handle[..];
+        self.send_request(job, &Request::WorkWarning { handle, data })
+            .await
     }
 
     pub async fn send_status(
@@ -565,29 +642,45 @@ impl Worker {
         denominator: u64,
     ) -> Result<(), Error> {
         let (n, d) = (numerator.to_string(), denominator.to_string());
-        self.send(job, PacketType::WorkStatus, &[n.as_bytes(), d.as_bytes()])
-            .await
+        let request = Request::WorkStatus {
+            handle: &job.handle[..],
+            numerator: n.as_bytes(),
+            denominator: d.as_bytes(),
+        };
+        self.send_request(job, &request).await
     }
 
     pub async fn send_complete(&mut self, job: &AssignedJob, result: &[u8]) -> Result<(), Error> {
-        self.send(job, PacketType::WorkComplete, &[result]).await
+        let handle = &job.handle[..];
+        self.send_request(
+            job,
+            &Request::WorkComplete {
+                handle,
+                data: result,
+            },
+        )
+        .await
     }
 
     pub async fn send_fail(&mut self, job: &AssignedJob) -> Result<(), Error> {
-        self.send(job, PacketType::WorkFail, &[]).await
+        let handle = &job.handle[..];
+        self.send_request(job, &Request::WorkFail { handle }).await
     }
 
     pub async fn send_exception(&mut self, job: &AssignedJob, data: &[u8]) -> Result<(), Error> {
-        self.send(job, PacketType::WorkException, &[data]).await
+        let handle = &job.handle[..];
+        self.send_request(job, &Request::WorkException { handle, data })
+            .await
     }
 }
 
 fn queue_registration(conn: &mut Connection, f: &Registration) {
+    let function = &f.name[..];
     match f.timeout_ms {
-        Some(ms) => conn.queue(
-            PacketType::CanDoTimeout,
-            &[&f.name, ms.to_string().as_bytes()],
-        ),
-        None => conn.queue(PacketType::CanDo, &[&f.name]),
+        Some(ms) => conn.queue_request(&Request::CanDoTimeout {
+            function,
+            timeout: u64::from(ms),
+        }),
+        None => conn.queue_request(&Request::CanDo { function }),
     }
 }

@@ -11,11 +11,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use gearman_core::admin::{url_encode, AdminCommand};
-use gearman_core::protocol::{Packet, PacketType, MAX_UNIQUE_LEN};
+use gearman_core::job::Priority;
+use gearman_core::message::{Request, Response};
+use gearman_core::protocol::MAX_UNIQUE_LEN;
 use hashbrown::{HashMap, HashTable};
 use tokio::sync::Notify;
 
-use crate::output::Output;
+use crate::output::Sink;
 use crate::store::{Ack, StoreOp, StoredJob};
 
 /// Identifies a connection for its whole life; never reused.
@@ -137,6 +139,8 @@ fn coalesce_key<'a>(unique: &'a [u8], data: &'a [u8]) -> Option<(bool, &'a [u8])
 
 struct Function {
     name: Bytes,
+    /// Creation order, which `status` lists by (ids are reused).
+    seq: u64,
     queues: [VecDeque<u64>; 3],
     queued: [u64; 3],
     delayed: u64,
@@ -148,23 +152,41 @@ struct Function {
 }
 
 impl Function {
+    fn new(name: Bytes, seq: u64) -> Function {
+        Function {
+            name,
+            seq,
+            queues: Default::default(),
+            queued: [0; 3],
+            delayed: 0,
+            running: 0,
+            workers: Vec::new(),
+            max_queue: [0; 3],
+            wake_cursor: 0,
+        }
+    }
+
+    /// Whether nothing needs this entry: no job (queued, delayed or running, hence no waiting
+    /// client), no registered worker, no maxqueue setting.
+    fn is_unused(&self) -> bool {
+        self.total() == 0 && self.workers.is_empty() && self.max_queue == [0; 3]
+    }
+
     fn total(&self) -> u64 {
         self.queued.iter().sum::<u64>() + self.delayed + self.running
     }
-}
-
-struct Ability {
-    func: u32,
-    timeout: Option<Duration>,
 }
 
 struct Conn {
     fd: i32,
     ip: String,
     loopback: bool,
-    out: Arc<Output>,
+    out: Arc<dyn Sink>,
     client_id: Bytes,
-    abilities: Vec<Ability>,
+    /// Registered functions, newest first; a grab moves the function it served to the back.
+    abilities: VecDeque<u32>,
+    /// Each registered function's CAN_DO_TIMEOUT; the O(1) duplicate check.
+    timeouts: HashMap<u32, Option<Duration>>,
     sleeping: bool,
     noop_sent: bool,
     exceptions: bool,
@@ -198,6 +220,9 @@ pub struct Engine {
     conns: HashMap<ConnId, Conn>,
     functions: Vec<Function>,
     function_ids: HashMap<Bytes, u32>,
+    /// Slots of `functions` whose function was forgotten, for reuse.
+    free_functions: Vec<u32>,
+    next_function_seq: u64,
     jobs: HashMap<u64, Job>,
     uniques: HashTable<u64>,
     hasher: hashbrown::DefaultHashBuilder,
@@ -218,6 +243,8 @@ impl Engine {
             conns: HashMap::new(),
             functions: Vec::new(),
             function_ids: HashMap::new(),
+            free_functions: Vec::new(),
+            next_function_seq: 0,
             jobs: HashMap::new(),
             uniques: HashTable::new(),
             hasher: Default::default(),
@@ -245,7 +272,7 @@ impl Engine {
         self.jobs.len()
     }
 
-    pub fn connect(&mut self, id: ConnId, fd: i32, peer: std::net::SocketAddr, out: Arc<Output>) {
+    pub fn connect(&mut self, id: ConnId, fd: i32, peer: std::net::SocketAddr, out: Arc<dyn Sink>) {
         let ip = peer.ip().to_canonical();
         self.conns.insert(
             id,
@@ -255,7 +282,8 @@ impl Engine {
                 loopback: ip.is_loopback(),
                 out,
                 client_id: Bytes::from_static(b"-"),
-                abilities: Vec::new(),
+                abilities: VecDeque::new(),
+                timeouts: HashMap::new(),
                 sleeping: false,
                 noop_sent: false,
                 exceptions: self.config.exceptions,
@@ -270,8 +298,8 @@ impl Engine {
         let Some(conn) = self.conns.remove(&id) else {
             return;
         };
-        for ability in &conn.abilities {
-            if let Some(f) = self.functions.get_mut(ability.func as usize) {
+        for &func in &conn.abilities {
+            if let Some(f) = self.functions.get_mut(func as usize) {
                 f.workers.retain(|&w| w != id);
             }
         }
@@ -281,20 +309,33 @@ impl Engine {
         for no in conn.waiting {
             self.detach_client(no, id);
         }
+        for func in conn.abilities {
+            self.forget_if_unused(func);
+        }
     }
 
-    fn out(&self, id: ConnId) -> Option<&Arc<Output>> {
+    fn out(&self, id: ConnId) -> Option<&Arc<dyn Sink>> {
         self.conns.get(&id).map(|c| &c.out)
     }
 
-    fn reply(&self, id: ConnId, kind: PacketType, fields: &[&[u8]]) {
+    fn reply(&self, id: ConnId, response: &Response<&[u8]>) {
         if let Some(out) = self.out(id) {
-            out.packet(kind, fields);
+            out.send(response);
         }
     }
 
     fn error(&self, id: ConnId, code: &str, text: &str) {
-        self.reply(id, PacketType::Error, &[code.as_bytes(), text.as_bytes()]);
+        let (code, text) = (code.as_bytes(), text.as_bytes());
+        self.reply(id, &Response::Error { code, text });
+    }
+
+    /// Tells every client of job `no` that it failed.
+    fn fail_clients(&self, no: u64) {
+        let handle = self.handle_of(no);
+        let handle = handle.as_bytes();
+        for &client in self.jobs.get(&no).map_or(&[][..], |j| j.clients()) {
+            self.reply(client, &Response::WorkFail { handle });
+        }
     }
 
     fn handle_of(&self, no: u64) -> String {
@@ -313,20 +354,43 @@ impl Engine {
         if let Some(&id) = self.function_ids.get(name) {
             return id;
         }
-        let id = self.functions.len() as u32;
         let name = Bytes::copy_from_slice(name);
-        self.functions.push(Function {
-            name: name.clone(),
-            queues: Default::default(),
-            queued: [0; 3],
-            delayed: 0,
-            running: 0,
-            workers: Vec::new(),
-            max_queue: [0; 3],
-            wake_cursor: 0,
-        });
+        let function = Function::new(name.clone(), self.next_function_seq);
+        self.next_function_seq += 1;
+        let id = match self.free_functions.pop() {
+            Some(id) => {
+                self.functions[id as usize] = function;
+                id
+            }
+            None => {
+                self.functions.push(function);
+                (self.functions.len() - 1) as u32
+            }
+        };
         self.function_ids.insert(name, id);
         id
+    }
+
+    /// Forgets function `func` if nothing needs it any more (see [`Function::is_unused`]), so
+    /// that a stream of distinct throwaway names does not grow the table forever. Called
+    /// wherever a function can lose its last job, worker or setting.
+    fn forget_if_unused(&mut self, func: u32) {
+        if self.functions[func as usize].is_unused() {
+            self.forget_function(func);
+        }
+    }
+
+    /// Removes function `func` from the table and frees its slot; a no-op if already gone.
+    fn forget_function(&mut self, func: u32) {
+        let f = &mut self.functions[func as usize];
+        if self.function_ids.get(&f.name) != Some(&func) {
+            return;
+        }
+        self.function_ids.remove(&f.name);
+        // Only stale entries can be left in the queues; release their memory now.
+        f.queues = Default::default();
+        f.workers = Vec::new();
+        self.free_functions.push(func);
     }
 
     fn unique_hash(&self, func: u32, key: (bool, &[u8])) -> u64 {
@@ -375,71 +439,119 @@ impl Engine {
         }
     }
 
-    /// Handles one binary packet from connection `id`.
-    pub fn packet(&mut self, id: ConnId, packet: Packet) -> Next {
-        use PacketType as T;
-        match packet.kind {
-            T::SubmitJob
-            | T::SubmitJobBg
-            | T::SubmitJobHigh
-            | T::SubmitJobHighBg
-            | T::SubmitJobLow
-            | T::SubmitJobLowBg
-            | T::SubmitJobEpoch
-            | T::SubmitReduceJob
-            | T::SubmitReduceJobBackground => return self.submit(id, &packet),
-            T::GrabJob | T::GrabJobUniq | T::GrabJobAll => self.grab(id, packet.kind),
-            T::PreSleep => self.pre_sleep(id),
-            T::CanDo => self.can_do(id, packet.arg(0), None),
-            T::CanDoTimeout => {
-                let ms = gearman_core::job::parse_number(packet.arg(1));
-                let timeout = (ms > 0).then(|| Duration::from_millis(ms));
-                self.can_do(id, packet.arg(0), timeout)
+    /// Handles one request from connection `id`.
+    pub fn request(&mut self, id: ConnId, request: Request) -> Next {
+        match request {
+            Request::SubmitJob {
+                function,
+                unique,
+                data,
+                priority,
+                background,
+            } => {
+                let priority = match priority {
+                    Priority::High => HIGH,
+                    Priority::Normal => NORMAL,
+                    Priority::Low => LOW,
+                };
+                let submit = Submit {
+                    function,
+                    unique,
+                    reducer: Bytes::new(),
+                    data,
+                    priority,
+                    background,
+                    when: 0,
+                };
+                return self.submit(id, submit);
             }
-            T::CantDo => self.cant_do(id, packet.arg(0)),
-            T::ResetAbilities => self.reset_abilities(id),
-            T::WorkStatus
-            | T::WorkData
-            | T::WorkWarning
-            | T::WorkComplete
-            | T::WorkFail
-            | T::WorkException => self.work(id, &packet),
-            T::GetStatus => self.get_status(id, packet.arg(0)),
-            T::GetStatusUnique => self.get_status_unique(id, packet.arg(0)),
-            T::EchoReq => self.reply(id, T::EchoRes, &[packet.arg(0)]),
-            T::OptionReq => self.option(id, packet.arg(0)),
-            T::SetClientId => {
-                let mut client_id = packet.arg_bytes(0);
+            Request::SubmitJobEpoch {
+                function,
+                unique,
+                epoch,
+                data,
+            } => {
+                let submit = Submit {
+                    function,
+                    unique,
+                    reducer: Bytes::new(),
+                    data,
+                    priority: NORMAL,
+                    background: true,
+                    when: epoch,
+                };
+                return self.submit(id, submit);
+            }
+            Request::SubmitReduceJob {
+                function,
+                unique,
+                reducer,
+                data,
+                background,
+            } => {
+                let submit = Submit {
+                    function,
+                    unique,
+                    reducer,
+                    data,
+                    priority: NORMAL,
+                    background,
+                    when: 0,
+                };
+                return self.submit(id, submit);
+            }
+            Request::GrabJob => self.grab(id, Grab::Plain),
+            Request::GrabJobUniq => self.grab(id, Grab::Unique),
+            Request::GrabJobAll => self.grab(id, Grab::All),
+            Request::PreSleep => self.pre_sleep(id),
+            Request::CanDo { function } => self.can_do(id, &function, None),
+            Request::CanDoTimeout { function, timeout } => {
+                let timeout = (timeout > 0).then(|| Duration::from_millis(timeout));
+                self.can_do(id, &function, timeout)
+            }
+            Request::CantDo { function } => self.cant_do(id, &function),
+            Request::ResetAbilities => self.reset_abilities(id),
+            Request::WorkStatus {
+                handle,
+                numerator,
+                denominator,
+            } => self.work(id, &handle, Work::Status(&numerator, &denominator)),
+            Request::WorkData { handle, data } => self.work(id, &handle, Work::Data(&data)),
+            Request::WorkWarning { handle, data } => self.work(id, &handle, Work::Warning(&data)),
+            Request::WorkComplete { handle, data } => self.work(id, &handle, Work::Complete(&data)),
+            Request::WorkFail { handle } => self.work(id, &handle, Work::Fail),
+            Request::WorkException { handle, data } => {
+                self.work(id, &handle, Work::Exception(&data))
+            }
+            Request::GetStatus { handle } => self.get_status(id, &handle),
+            Request::GetStatusUnique { unique } => self.get_status_unique(id, &unique),
+            Request::EchoReq { data } => self.reply(id, &Response::EchoRes { data: &data }),
+            Request::OptionReq { name } => self.option(id, &name),
+            Request::SetClientId { id: mut client_id } => {
                 client_id.truncate(127);
                 if let Some(conn) = self.conns.get_mut(&id) {
                     conn.client_id = client_id;
                 }
             }
-            _ => self.error(id, "INVALID_COMMAND", "Command not expected"),
         }
         Next::Continue
     }
 
-    fn submit(&mut self, id: ConnId, packet: &Packet) -> Next {
-        use PacketType as T;
-        let (priority, background) = match packet.kind {
-            T::SubmitJob | T::SubmitReduceJob => (NORMAL, false),
-            T::SubmitJobHigh => (HIGH, false),
-            T::SubmitJobLow => (LOW, false),
-            T::SubmitJobBg | T::SubmitJobEpoch | T::SubmitReduceJobBackground => (NORMAL, true),
-            T::SubmitJobHighBg => (HIGH, true),
-            _ => (LOW, true),
-        };
-        let (function, unique) = (packet.arg(0), packet.arg(1));
-        let (when, reducer, data) = match packet.kind {
-            T::SubmitJobEpoch => (
-                gearman_core::job::parse_number(packet.arg(2)),
-                &b""[..],
-                packet.arg(3),
-            ),
-            T::SubmitReduceJob | T::SubmitReduceJobBackground => (0, packet.arg(2), packet.arg(4)),
-            _ => (0, &b""[..], packet.arg(2)),
-        };
+    /// Answers a packet type no server handles (a response type, SUBMIT_JOB_SCHED, ALL_YOURS).
+    pub fn unexpected(&mut self, id: ConnId) {
+        self.error(id, "INVALID_COMMAND", "Command not expected");
+    }
+
+    fn submit(&mut self, id: ConnId, submit: Submit) -> Next {
+        let Submit {
+            function,
+            unique,
+            reducer,
+            data,
+            priority,
+            background,
+            when,
+        } = submit;
         if unique.len() > MAX_UNIQUE_LEN {
             self.error(id, "ARGUMENT_TOO_LARGE", "Unique value too large");
             return Next::Continue;
@@ -448,14 +560,19 @@ impl Engine {
             self.error(id, "INVALID_ARGUMENT", "Invalid function or reducer name");
             return Next::Continue;
         }
-        let func = self.function_id(function);
-        if let Some(key) = coalesce_key(unique, data) {
+        let func = self.function_id(&function);
+        if let Some(key) = coalesce_key(&unique, &data) {
             if let Some(no) = self.find_coalesced(func, key) {
                 if !background {
                     self.attach_client(no, id);
                 }
                 let handle = self.handle_of(no);
-                self.reply(id, T::JobCreated, &[handle.as_bytes()]);
+                self.reply(
+                    id,
+                    &Response::JobCreated {
+                        handle: handle.as_bytes(),
+                    },
+                );
                 return Next::Continue;
             }
         }
@@ -467,16 +584,24 @@ impl Engine {
         }
         let no = self.next_job;
         self.next_job += 1;
-        let stored = background.then(|| StoredJob {
+        let created = self.create_job(
+            func, no, &unique, &reducer, &data, priority, background, when,
+        );
+        if let Err(e) = created {
+            tracing::warn!(conn = id, bytes = data.len(), error = %e, "no memory for a job; closing");
+            self.forget_if_unused(func);
+            return Next::Close;
+        }
+        // The stored row shares the request's buffers: no copy.
+        let stored = (background && self.store.is_some()).then(|| StoredJob {
             no,
-            function: Bytes::copy_from_slice(function),
-            unique: Bytes::copy_from_slice(unique),
-            reducer: Bytes::copy_from_slice(reducer),
-            data: Bytes::copy_from_slice(data),
+            function,
+            unique,
+            reducer,
+            data,
             priority: priority as u8,
             when,
         });
-        self.create_job(func, no, unique, reducer, data, priority, background, when);
         if !background {
             self.attach_client(no, id);
         }
@@ -491,7 +616,12 @@ impl Engine {
             return Next::Stored { no, done: done_rx };
         }
         let handle = self.handle_of(no);
-        self.reply(id, T::JobCreated, &[handle.as_bytes()]);
+        self.reply(
+            id,
+            &Response::JobCreated {
+                handle: handle.as_bytes(),
+            },
+        );
         Next::Continue
     }
 
@@ -500,15 +630,7 @@ impl Engine {
         if let Some(job) = self.jobs.get_mut(&no) {
             job.flags &= !FLAG_PERSISTED;
         }
-        let handle = self.handle_of(no);
-        for client in self
-            .jobs
-            .get(&no)
-            .map(|j| j.clients().to_vec())
-            .unwrap_or_default()
-        {
-            self.reply(client, PacketType::WorkFail, &[handle.as_bytes()]);
-        }
+        self.fail_clients(no);
         self.free_job(no);
     }
 
@@ -524,8 +646,11 @@ impl Engine {
         priority: usize,
         background: bool,
         when: u64,
-    ) {
-        let mut blob = Vec::with_capacity(unique.len() + reducer.len() + data.len());
+    ) -> Result<(), std::collections::TryReserveError> {
+        // The workload's size is the peer's choice: running out of memory for it costs that
+        // peer its connection, not the server its life.
+        let mut blob = Vec::new();
+        blob.try_reserve_exact(unique.len() + reducer.len() + data.len())?;
         blob.extend_from_slice(unique);
         blob.extend_from_slice(reducer);
         blob.extend_from_slice(data);
@@ -548,6 +673,7 @@ impl Engine {
         } else {
             self.enqueue(no);
         }
+        Ok(())
     }
 
     /// Re-creates a stored background job at start-up.
@@ -564,7 +690,7 @@ impl Engine {
             }
         }
         let priority = (job.priority as usize).min(LOW);
-        self.create_job(
+        let created = self.create_job(
             func,
             job.no,
             &job.unique,
@@ -574,6 +700,10 @@ impl Engine {
             true,
             job.when,
         );
+        if let Err(e) = created {
+            tracing::error!(job = job.no, bytes = job.data.len(), error = %e, "no memory to restore a job");
+            return;
+        }
         if let Some(j) = self.jobs.get_mut(&job.no) {
             j.flags |= FLAG_PERSISTED;
         }
@@ -620,7 +750,7 @@ impl Engine {
             if let Some(conn) = self.conns.get_mut(&conn_id) {
                 if conn.sleeping && !conn.noop_sent {
                     conn.noop_sent = true;
-                    conn.out.packet(PacketType::Noop, &[]);
+                    conn.out.send(&Response::<&[u8]>::Noop);
                     woken += 1;
                     if woken >= limit {
                         break;
@@ -667,15 +797,15 @@ impl Engine {
         };
         let f = &mut self.functions[job.func as usize];
         if job.has(FLAG_QUEUED) {
-            f.queued[job.priority as usize] -= 1;
+            decrement(&mut f.queued[job.priority as usize], "queued");
         }
         if job.has(FLAG_DELAYED) {
-            f.delayed -= 1;
+            decrement(&mut f.delayed, "delayed");
             self.delayed.remove(&(job.when, no));
         }
         if let Some(extra) = &job.extra {
             if extra.worker != 0 {
-                f.running -= 1;
+                decrement(&mut f.running, "running");
                 if let Some(worker) = self.conns.get_mut(&extra.worker) {
                     worker.held.retain(|&h| h != no);
                 }
@@ -696,6 +826,7 @@ impl Engine {
                 let _ = store.send(StoreOp::Delete { no });
             }
         }
+        self.forget_if_unused(job.func);
     }
 
     /// A worker lost a job (disconnect, CANT_DO, timeout): queue it again, or drop it once it has
@@ -720,16 +851,13 @@ impl Engine {
             job.retries = job.retries.saturating_add(1);
         }
         let (func, retries, ignored) = (job.func as usize, job.retries, job.has(FLAG_IGNORED));
-        self.functions[func].running -= 1;
+        decrement(&mut self.functions[func].running, "running");
         if let Some(conn) = self.conns.get_mut(&worker) {
             conn.held.retain(|&h| h != no);
         }
         let limit = self.config.job_retries;
         if ignored || (limit > 0 && u32::from(retries) >= limit) {
-            let handle = self.handle_of(no);
-            for client in self.jobs[&no].clients().to_vec() {
-                self.reply(client, PacketType::WorkFail, &[handle.as_bytes()]);
-            }
+            self.fail_clients(no);
             self.free_job(no);
             return;
         }
@@ -740,12 +868,9 @@ impl Engine {
         let Some(conn) = self.conns.get(&id) else {
             return false;
         };
-        conn.abilities.iter().any(|a| {
-            self.functions[a.func as usize]
-                .queued
-                .iter()
-                .any(|&n| n > 0)
-        })
+        conn.abilities
+            .iter()
+            .any(|&func| self.functions[func as usize].queued.iter().any(|&n| n > 0))
     }
 
     fn pre_sleep(&mut self, id: ConnId) {
@@ -757,7 +882,7 @@ impl Engine {
         if runnable {
             // A job arrived while the worker decided to sleep: wake it at once.
             conn.noop_sent = true;
-            conn.out.packet(PacketType::Noop, &[]);
+            conn.out.send(&Response::<&[u8]>::Noop);
         } else {
             conn.noop_sent = false;
         }
@@ -770,21 +895,24 @@ impl Engine {
             if let Some(job) = self.jobs.get_mut(&no) {
                 if job.has(FLAG_QUEUED) {
                     job.flags &= !FLAG_QUEUED;
-                    self.functions[func].queued[prio] -= 1;
+                    decrement(&mut self.functions[func].queued[prio], "queued");
                     return Some(no);
                 }
             }
         }
     }
 
-    fn grab(&mut self, id: ConnId, kind: PacketType) {
+    fn grab(&mut self, id: ConnId, kind: Grab) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
         conn.sleeping = false;
         conn.noop_sent = false;
-        let abilities: Vec<(u32, Option<Duration>)> =
-            conn.abilities.iter().map(|a| (a.func, a.timeout)).collect();
+        let abilities: Vec<(u32, Option<Duration>)> = conn
+            .abilities
+            .iter()
+            .map(|&f| (f, conn.timeouts[&f]))
+            .collect();
         // Strict priority across all the worker's functions, then round-robin among them.
         let mut found = None;
         'scan: for prio in [HIGH, NORMAL, LOW] {
@@ -799,11 +927,12 @@ impl Engine {
             }
         }
         let Some((index, no, timeout)) = found else {
-            return self.reply(id, PacketType::NoJob, &[]);
+            return self.reply(id, &Response::NoJob);
         };
         if let Some(conn) = self.conns.get_mut(&id) {
-            let ability = conn.abilities.remove(index);
-            conn.abilities.push(ability);
+            if let Some(func) = conn.abilities.remove(index) {
+                conn.abilities.push_back(func);
+            }
             conn.held.push(no);
         }
         let handle = self.handle_of(no);
@@ -821,26 +950,29 @@ impl Engine {
         let job = &self.jobs[&no];
         let name = &self.functions[func].name;
         let out = &self.conns[&id].out;
-        match kind {
-            PacketType::GrabJob => out.packet(
-                PacketType::JobAssign,
-                &[handle.as_bytes(), name, job.data()],
-            ),
-            PacketType::GrabJobAll if job.reducer_len > 0 => out.packet(
-                PacketType::JobAssignAll,
-                &[
-                    handle.as_bytes(),
-                    name,
-                    job.unique(),
-                    job.reducer(),
-                    job.data(),
-                ],
-            ),
-            _ => out.packet(
-                PacketType::JobAssignUniq,
-                &[handle.as_bytes(), name, job.unique(), job.data()],
-            ),
-        }
+        let (handle, function) = (handle.as_bytes(), &name[..]);
+        let (unique, data) = (job.unique(), job.data());
+        let response = match kind {
+            Grab::Plain => Response::JobAssign {
+                handle,
+                function,
+                data,
+            },
+            Grab::All if job.reducer_len > 0 => Response::JobAssignAll {
+                handle,
+                function,
+                unique,
+                reducer: job.reducer(),
+                data,
+            },
+            Grab::All | Grab::Unique => Response::JobAssignUniq {
+                handle,
+                function,
+                unique,
+                data,
+            },
+        };
+        out.send(&response);
     }
 
     fn can_do(&mut self, id: ConnId, name: &[u8], timeout: Option<Duration>) {
@@ -849,14 +981,15 @@ impl Engine {
         }
         let func = self.function_id(name);
         let Some(conn) = self.conns.get_mut(&id) else {
-            return;
+            return self.forget_if_unused(func);
         };
         // Registrations are de-duplicated per connection (gearmand counts each CAN_DO).
-        if let Some(existing) = conn.abilities.iter_mut().find(|a| a.func == func) {
-            existing.timeout = timeout;
+        if let Some(existing) = conn.timeouts.get_mut(&func) {
+            *existing = timeout;
             return;
         }
-        conn.abilities.insert(0, Ability { func, timeout });
+        conn.timeouts.insert(func, timeout);
+        conn.abilities.push_front(func);
         self.functions[func as usize].workers.push(id);
     }
 
@@ -867,7 +1000,11 @@ impl Engine {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
-        conn.abilities.retain(|a| a.func != func);
+        if conn.timeouts.remove(&func).is_none() {
+            // Not registered here: nothing to undo (and an idle function stays listed).
+            return;
+        }
+        conn.abilities.retain(|&a| a != func);
         self.functions[func as usize].workers.retain(|&w| w != id);
         let held: Vec<u64> = conn.held.clone();
         for no in held {
@@ -875,6 +1012,7 @@ impl Engine {
                 self.requeue(no, true);
             }
         }
+        self.forget_if_unused(func);
     }
 
     fn reset_abilities(&mut self, id: ConnId) {
@@ -882,69 +1020,82 @@ impl Engine {
             return;
         };
         let abilities = std::mem::take(&mut conn.abilities);
+        conn.timeouts.clear();
         let held = conn.held.clone();
-        for a in abilities {
-            self.functions[a.func as usize].workers.retain(|&w| w != id);
+        for &func in &abilities {
+            self.functions[func as usize].workers.retain(|&w| w != id);
         }
         for no in held {
             self.requeue(no, true);
         }
+        for func in abilities {
+            self.forget_if_unused(func);
+        }
     }
 
-    fn work(&mut self, id: ConnId, packet: &Packet) {
-        let handle = packet.arg(0);
+    fn work(&mut self, id: ConnId, handle: &[u8], work: Work<'_>) {
         let held = self
             .job_no(handle)
             .filter(|no| self.jobs.get(no).is_some_and(|j| j.worker() == id));
         let Some(no) = held else {
             return self.error(id, "JOB_NOT_FOUND", "Job given in work result not found");
         };
-        let clients = self.jobs[&no].clients().to_vec();
-        let ignored = self.jobs[&no].has(FLAG_IGNORED);
-        let args: Vec<&[u8]> = packet.args.iter().map(|a| &a[..]).collect();
-        match packet.kind {
-            PacketType::WorkStatus => {
-                let job = self.jobs.get_mut(&no).expect("held job");
+        let job = self.jobs.get_mut(&no).expect("held job");
+        let relay = match work {
+            Work::Status(numerator, denominator) => {
                 let extra = job.extra();
-                extra.numerator = gearman_core::job::parse_number(packet.arg(1));
-                extra.denominator = gearman_core::job::parse_number(packet.arg(2));
+                extra.numerator = gearman_core::job::parse_number(numerator);
+                extra.denominator = gearman_core::job::parse_number(denominator);
+                Response::WorkStatus {
+                    handle,
+                    numerator,
+                    denominator,
+                }
             }
-            PacketType::WorkException => {
-                for client in &clients {
+            Work::Data(data) => Response::WorkData { handle, data },
+            Work::Warning(data) => Response::WorkWarning { handle, data },
+            Work::Complete(data) => Response::WorkComplete { handle, data },
+            Work::Fail => Response::WorkFail { handle },
+            Work::Exception(data) => {
+                // Only clients that asked for exceptions get them; the others see a failure,
+                // even when the job's result is otherwise ignored.
+                for client in job.clients() {
                     match self.conns.get(client) {
-                        Some(c) if c.exceptions => c.out.packet(PacketType::WorkException, &args),
-                        Some(c) => c.out.packet(PacketType::WorkFail, &[handle]),
+                        Some(c) if c.exceptions => {
+                            c.out.send(&Response::WorkException { handle, data })
+                        }
+                        Some(c) => c.out.send(&Response::WorkFail { handle }),
                         None => {}
                     }
                 }
                 self.free_job(no);
                 return;
             }
-            _ => {}
-        }
-        if !ignored {
-            for client in &clients {
-                self.reply(*client, packet.kind, &args);
+        };
+        if !job.has(FLAG_IGNORED) {
+            for client in job.clients() {
+                if let Some(c) = self.conns.get(client) {
+                    c.out.send(&relay);
+                }
             }
         }
-        if matches!(packet.kind, PacketType::WorkComplete | PacketType::WorkFail) {
+        if matches!(work, Work::Complete(_) | Work::Fail) {
             self.free_job(no);
         }
     }
 
     fn get_status(&mut self, id: ConnId, handle: &[u8]) {
         let job = self.job_no(handle).and_then(|no| self.jobs.get(&no));
-        let (known, running, num, den) = status_fields(job);
+        let (known, running, numerator, denominator) = status_fields(job);
         self.reply(
             id,
-            PacketType::StatusRes,
-            &[
+            &Response::StatusRes {
                 handle,
-                known.as_bytes(),
-                running.as_bytes(),
-                num.as_bytes(),
-                den.as_bytes(),
-            ],
+                known,
+                running,
+                numerator,
+                denominator,
+            },
         );
     }
 
@@ -955,19 +1106,18 @@ impl Engine {
                 .and_then(|no| self.jobs.get(&no)),
             _ => None,
         };
-        let clients = job.map_or(0, |j| j.clients().len()).to_string();
-        let (known, running, num, den) = status_fields(job);
+        let clients = job.map_or(0, |j| j.clients().len()) as u64;
+        let (known, running, numerator, denominator) = status_fields(job);
         self.reply(
             id,
-            PacketType::StatusResUnique,
-            &[
+            &Response::StatusResUnique {
                 unique,
-                known.as_bytes(),
-                running.as_bytes(),
-                num.as_bytes(),
-                den.as_bytes(),
-                clients.as_bytes(),
-            ],
+                known,
+                running,
+                numerator,
+                denominator,
+                clients,
+            },
         );
     }
 
@@ -976,7 +1126,7 @@ impl Engine {
             if let Some(conn) = self.conns.get_mut(&id) {
                 conn.exceptions = true;
             }
-            self.reply(id, PacketType::OptionRes, &[name]);
+            self.reply(id, &Response::OptionRes { name });
         } else {
             self.error(
                 id,
@@ -1001,7 +1151,12 @@ impl Engine {
 
     /// Fires due timers: epoch jobs become runnable (waking workers), timed-out runs requeue.
     pub fn fire_timers(&mut self) {
-        let now = now_epoch();
+        self.fire_timers_at(Instant::now(), now_epoch());
+    }
+
+    /// [`Engine::fire_timers`] with the clocks given: `instant` for CAN_DO_TIMEOUT deadlines,
+    /// `now` (epoch seconds) for epoch jobs.
+    fn fire_timers_at(&mut self, instant: Instant, now: u64) {
         while let Some(&(when, no)) = self.delayed.first() {
             if when > now {
                 break;
@@ -1009,11 +1164,10 @@ impl Engine {
             self.delayed.remove(&(when, no));
             if let Some(job) = self.jobs.get_mut(&no) {
                 job.flags &= !FLAG_DELAYED;
-                self.functions[job.func as usize].delayed -= 1;
+                decrement(&mut self.functions[job.func as usize].delayed, "delayed");
                 self.enqueue(no);
             }
         }
-        let instant = Instant::now();
         while let Some(&(deadline, no)) = self.deadlines.first() {
             if deadline > instant {
                 break;
@@ -1073,10 +1227,10 @@ impl Engine {
                         c.ip,
                         String::from_utf8_lossy(&c.client_id)
                     ));
-                    for a in &c.abilities {
+                    for &func in &c.abilities {
                         reply.push(' ');
                         reply.push_str(&String::from_utf8_lossy(
-                            &self.functions[a.func as usize].name,
+                            &self.functions[func as usize].name,
                         ));
                     }
                     reply.push('\n');
@@ -1102,6 +1256,7 @@ impl Engine {
                         [h, n] => [clamp(*h), clamp(*n), 0],
                         [h, n, l, ..] => [clamp(*h), clamp(*n), clamp(*l)],
                     };
+                    self.forget_if_unused(func);
                 }
                 // `OK\n`, not gearmand's `OK\r\n`: python-gearman's admin clients accept only it.
                 reply = "OK\n".into();
@@ -1176,22 +1331,18 @@ impl Engine {
     }
 
     fn live_functions(&self) -> impl Iterator<Item = &Function> {
-        let mut ids: Vec<u32> = self.function_ids.values().copied().collect();
-        ids.sort_unstable();
-        ids.into_iter().map(|id| &self.functions[id as usize])
+        let mut live: Vec<&Function> = self
+            .function_ids
+            .values()
+            .map(|&id| &self.functions[id as usize])
+            .collect();
+        live.sort_unstable_by_key(|f| f.seq);
+        live.into_iter()
     }
 
     /// `cancel job`: attached clients get WORK_FAIL; the job is gone.
     fn cancel(&mut self, no: u64) {
-        let handle = self.handle_of(no);
-        let clients = self
-            .jobs
-            .get(&no)
-            .map(|j| j.clients().to_vec())
-            .unwrap_or_default();
-        for client in clients {
-            self.reply(client, PacketType::WorkFail, &[handle.as_bytes()]);
-        }
+        self.fail_clients(no);
         self.free_job(no);
     }
 
@@ -1200,8 +1351,8 @@ impl Engine {
             .function_ids
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(n, &id)| (n.clone(), id));
-        let Some((key, func)) = found else {
+            .map(|(_, &id)| id);
+        let Some(func) = found else {
             return "ERR function not found\r\n".into();
         };
         let f = &self.functions[func as usize];
@@ -1217,11 +1368,19 @@ impl Engine {
         for no in doomed {
             self.cancel(no);
         }
-        self.function_ids.remove(&key);
-        let f = &mut self.functions[func as usize];
-        f.queues = Default::default();
+        // Cancelling the last job may have forgotten it already; a maxqueue setting may not.
+        self.forget_function(func);
         "OK\r\n".into()
     }
+}
+
+/// Takes one from a function's job count. Each count moves in step with a job flag (QUEUED,
+/// DELAYED, a worker set), and is only decremented when that flag is cleared, so it cannot go
+/// below zero unless that bookkeeping breaks: debug builds then stop at the bug; release
+/// builds keep the count at zero rather than wrap it to 2^64 in `status`.
+fn decrement(count: &mut u64, what: &str) {
+    debug_assert!(*count > 0, "{what} count underflow");
+    *count = count.saturating_sub(1);
 }
 
 fn hash_key(hasher: &hashbrown::DefaultHashBuilder, func: u32, key: (bool, &[u8])) -> u64 {
@@ -1231,18 +1390,49 @@ fn hash_key(hasher: &hashbrown::DefaultHashBuilder, func: u32, key: (bool, &[u8]
     h.finish()
 }
 
-fn status_fields(job: Option<&Job>) -> (&'static str, &'static str, String, String) {
+/// known, running, numerator, denominator.
+fn status_fields(job: Option<&Job>) -> (bool, bool, u64, u64) {
     match job {
-        None => ("0", "0", "0".into(), "0".into()),
+        None => (false, false, 0, 0),
         Some(j) => {
-            let running = if j.worker() != 0 { "1" } else { "0" };
             let (n, d) = j
                 .extra
                 .as_ref()
                 .map_or((0, 0), |e| (e.numerator, e.denominator));
-            ("1", running, n.to_string(), d.to_string())
+            (true, j.worker() != 0, n, d)
         }
     }
+}
+
+/// A submission, whichever packet carried it: slices of the received frame.
+struct Submit {
+    function: Bytes,
+    unique: Bytes,
+    reducer: Bytes,
+    data: Bytes,
+    priority: usize,
+    background: bool,
+    /// Run-at time in epoch seconds; 0 = now.
+    when: u64,
+}
+
+/// Which JOB_ASSIGN variant a grab asks for.
+#[derive(Debug, Clone, Copy)]
+enum Grab {
+    Plain,
+    Unique,
+    All,
+}
+
+/// A WORK_* update from the worker running a job.
+#[derive(Debug, Clone, Copy)]
+enum Work<'a> {
+    Status(&'a [u8], &'a [u8]),
+    Data(&'a [u8]),
+    Warning(&'a [u8]),
+    Complete(&'a [u8]),
+    Fail,
+    Exception(&'a [u8]),
 }
 
 fn err_line(code: &str, text: &str) -> String {
@@ -1255,3 +1445,6 @@ fn now_epoch() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;

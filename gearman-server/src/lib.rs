@@ -1,8 +1,11 @@
 //! gearman-server: a Gearman job server compatible with gearmand 1.1.
 //!
-//! - [`engine`]: jobs, queues, registrations and sleeping workers under one owner;
+//! - [`engine`]: jobs, queues, registrations and sleeping workers under one owner; it takes
+//!   typed requests (`gearman_core::message`) and writes to each connection through the
+//!   [`output::Sink`] trait, so its unit tests run without sockets;
 //! - [`server`]: listeners and connections (`run` takes its listeners and stop signal, so tests
-//!   bind `127.0.0.1:0` and talk raw bytes);
+//!   bind `127.0.0.1:0` and talk raw bytes); `server::lock` returns a guard that flushes output
+//!   when released, and `server::ConnectionGuard` disconnects a connection on every exit path;
 //! - [`output`]: each connection's bounded, ordered output queue;
 //! - [`store`]: durable background jobs in SQLite with group commit;
 //! - [`options`]: gearmand's command line.

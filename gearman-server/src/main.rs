@@ -252,8 +252,17 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
             .sqlite_db
             .clone()
             .ok_or("-q sqlite needs --sqlite-db")?;
-        let db = SqliteStore::open(&path, &options.sqlite_table).map_err(|e| e.to_string())?;
-        let stored = db.load().map_err(|e| e.to_string())?;
+        let table = options.sqlite_table.clone();
+        // Opening the database and reading every stored job is blocking disk work: it runs on
+        // a blocking thread, not on the runtime's.
+        let open_path = path.clone();
+        let (db, stored) = tokio::task::spawn_blocking(move || {
+            let db = SqliteStore::open(&open_path, &table).map_err(|e| e.to_string())?;
+            let stored = db.load().map_err(|e| e.to_string())?;
+            Ok::<_, String>((db, stored))
+        })
+        .await
+        .map_err(|e| format!("sqlite queue: {e}"))??;
         let count = stored.len();
         engine.set_store(store::spawn(db));
         for job in stored {

@@ -1,19 +1,24 @@
 //! A connection's outgoing bytes: ordered, bounded, and written through.
 //!
+//! The engine talks to a connection through the [`Sink`] trait only, so tests drive it with a
+//! [`MemorySink`] and no socket. The server's sink is [`Output`]:
+//!
 //! The engine appends while holding its lock. Each output that received bytes is remembered on
 //! the current thread, and once the lock is released the thread writes them straight to their
-//! sockets ([`flush_touched`]). Only when a socket would block does the connection's writer task
-//! take over, waiting for it to become writable. This keeps a reply from costing a task wake-up.
+//! sockets (`flush_touched`, run by a [`FlushOnDrop`] guard, which the server's engine lock
+//! guard contains). Only when a socket would block does the connection's writer task take over,
+//! waiting for it to become writable. This keeps a reply from costing a task wake-up.
 //!
 //! A connection whose queue grows past the cap (a peer that stopped reading) is closed rather
 //! than allowed to exhaust memory.
 
 use std::cell::RefCell;
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
-use bytes::{Buf, BytesMut};
-use gearman_core::protocol::{encode_packet, Magic, PacketType};
+use bytes::{Buf, Bytes, BytesMut};
+use gearman_core::message::Response;
+use gearman_core::protocol::try_reserve;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
@@ -28,11 +33,87 @@ struct Pending {
     broken: bool,
 }
 
+/// Where the engine sends one connection's output.
+pub trait Sink: Send + Sync {
+    /// Appends `len` bytes to the connection's outgoing bytes: `write` is called at most once,
+    /// with the queue to append to (not at all once the connection is closing, or when the
+    /// bytes cannot be queued, which closes it).
+    fn append(&self, len: usize, write: &mut dyn FnMut(&mut BytesMut));
+
+    /// Sends what is queued, then closes the connection.
+    fn close(&self);
+}
+
+impl dyn Sink + '_ {
+    /// Queues a response packet.
+    pub fn send<B: AsRef<[u8]>>(&self, response: &Response<B>) {
+        self.append(response.encoded_len(), &mut |buf| response.encode(buf));
+    }
+
+    /// Queues raw bytes (admin replies).
+    pub fn raw(&self, bytes: &[u8]) {
+        self.append(bytes.len(), &mut |buf| buf.extend_from_slice(bytes));
+    }
+}
+
+/// Runs `flush_touched` when dropped: whatever this thread queued while the guard lived is
+/// written out when it goes, whichever way the scope is left.
+#[must_use = "flushes when dropped"]
+pub struct FlushOnDrop;
+
+impl Drop for FlushOnDrop {
+    fn drop(&mut self) {
+        flush_touched();
+    }
+}
+
+/// A sink that keeps everything in memory: the engine's tests read what it sent.
+#[derive(Default)]
+pub struct MemorySink {
+    buf: Mutex<BytesMut>,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl MemorySink {
+    pub fn new() -> Arc<MemorySink> {
+        Arc::default()
+    }
+
+    /// Takes everything sent so far.
+    pub fn take(&self) -> Bytes {
+        self.buf
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .split()
+            .freeze()
+    }
+
+    /// Whether the engine closed the connection.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Sink for MemorySink {
+    fn append(&self, _len: usize, write: &mut dyn FnMut(&mut BytesMut)) {
+        if !self.is_closed() {
+            write(&mut self.buf.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+    }
+
+    fn close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// The outgoing queue of one connection.
 pub struct Output {
     pending: Mutex<Pending>,
     notify: Notify,
     stream: Arc<OwnedWriteHalf>,
+    /// This output, to remember it in [`TOUCHED`].
+    me: Weak<Output>,
 }
 
 thread_local! {
@@ -40,7 +121,7 @@ thread_local! {
 }
 
 /// Writes out everything this thread queued since the last call.
-pub fn flush_touched() {
+fn flush_touched() {
     let touched = TOUCHED.with(|t| std::mem::take(&mut *t.borrow_mut()));
     for out in touched {
         out.flush_now();
@@ -60,10 +141,11 @@ pub enum WriterStep {
 impl Output {
     /// An output that writes to `stream`.
     pub fn new(stream: Arc<OwnedWriteHalf>) -> Arc<Output> {
-        Arc::new(Output {
+        Arc::new_cyclic(|me| Output {
             pending: Mutex::new(Pending::default()),
             notify: Notify::new(),
             stream,
+            me: me.clone(),
         })
     }
 
@@ -71,35 +153,46 @@ impl Output {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn append(self: &Arc<Self>, f: impl FnOnce(&mut BytesMut)) {
+    fn push(&self, len: usize, f: &mut dyn FnMut(&mut BytesMut)) {
         let mut pending = self.lock();
         if pending.closing || pending.broken {
             return;
         }
         let was_empty = pending.buf.is_empty();
-        f(&mut pending.buf);
-        if pending.buf.len() > MAX_PENDING_OUTPUT {
-            tracing::warn!(bytes = pending.buf.len(), "peer is not reading; closing it");
+        let total = pending.buf.len().saturating_add(len);
+        let refused = if total > MAX_PENDING_OUTPUT {
+            tracing::warn!(bytes = total, "peer is not reading; closing it");
+            true
+        } else if let Err(e) = try_reserve(&mut pending.buf, len) {
+            tracing::warn!(bytes = total, error = %e, "no memory for a connection's output; closing it");
+            true
+        } else {
+            false
+        };
+        if refused {
             pending.closing = true;
-            pending.buf.clear();
+            pending.buf = BytesMut::new();
             drop(pending);
             self.notify.notify_one();
             return;
         }
+        f(&mut pending.buf);
         drop(pending);
         if was_empty {
-            TOUCHED.with(|t| t.borrow_mut().push(self.clone()));
+            if let Some(me) = self.me.upgrade() {
+                TOUCHED.with(|t| t.borrow_mut().push(me));
+            }
         }
     }
 
     /// Queues a response packet.
-    pub fn packet(self: &Arc<Self>, kind: PacketType, fields: &[&[u8]]) {
-        self.append(|buf| encode_packet(Magic::Response, kind, fields, buf));
+    pub fn send<B: AsRef<[u8]>>(&self, response: &Response<B>) {
+        self.push(response.encoded_len(), &mut |buf| response.encode(buf));
     }
 
     /// Queues raw bytes (admin replies).
-    pub fn raw(self: &Arc<Self>, bytes: &[u8]) {
-        self.append(|buf| buf.extend_from_slice(bytes));
+    pub fn raw(&self, bytes: &[u8]) {
+        self.push(bytes.len(), &mut |buf| buf.extend_from_slice(bytes));
     }
 
     /// Sends what is queued, then closes the connection.
@@ -142,5 +235,15 @@ impl Output {
     /// Waits until something is queued or the connection is closing.
     pub async fn notified(&self) {
         self.notify.notified().await
+    }
+}
+
+impl Sink for Output {
+    fn append(&self, len: usize, write: &mut dyn FnMut(&mut BytesMut)) {
+        self.push(len, write);
+    }
+
+    fn close(&self) {
+        Output::close(self);
     }
 }

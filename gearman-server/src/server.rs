@@ -1,12 +1,15 @@
 //! Listeners and connections: bytes in, engine calls, bytes out.
 
+use std::ops::{Deref, DerefMut};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use bytes::Bytes;
 use bytes::BytesMut;
-use gearman_core::protocol::{Decoder, Frame, PacketType, ProtocolError};
+use gearman_core::message::{Request, Response};
+use gearman_core::protocol::{Decoder, Frame, ProtocolError};
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
@@ -14,7 +17,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::engine::{ConnId, Engine, Next};
-use crate::output::{flush_touched, Output, WriterStep};
+use crate::output::{FlushOnDrop, Output, Sink, WriterStep};
 
 /// Limits applied to every connection.
 #[derive(Debug, Clone)]
@@ -60,8 +63,80 @@ pub enum Stop {
 /// The shared engine.
 pub type SharedEngine = Arc<Mutex<Engine>>;
 
-pub fn lock(engine: &SharedEngine) -> MutexGuard<'_, Engine> {
-    engine.lock().unwrap_or_else(|p| p.into_inner())
+/// The engine, locked. When the guard goes, the lock is released first and then everything
+/// the engine queued for any connection meanwhile is written out: no caller can forget to.
+pub struct EngineGuard<'a> {
+    // Fields drop in order: unlock, then flush.
+    engine: MutexGuard<'a, Engine>,
+    _flush: FlushOnDrop,
+}
+
+impl Deref for EngineGuard<'_> {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl DerefMut for EngineGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+}
+
+/// Locks the engine.
+///
+/// A poisoned lock means a connection task panicked in the middle of an engine call. The
+/// engine's state is kept and used: its maps stay structurally sound (every operation only
+/// inserts, removes or updates entries, and its counters saturate), so the worst left behind
+/// is one stale entry, whereas refusing the state would lose every queued job of every client.
+/// The panicking connection is then disconnected like any other ([`ConnectionGuard`]), which
+/// requeues the jobs it ran. The poison is cleared so that this is logged once per panic.
+pub fn lock(engine: &SharedEngine) -> EngineGuard<'_> {
+    let engine = engine.lock().unwrap_or_else(|poisoned| {
+        tracing::error!("a connection panicked inside the engine; carrying on with its state");
+        engine.clear_poison();
+        poisoned.into_inner()
+    });
+    EngineGuard {
+        engine,
+        _flush: FlushOnDrop,
+    }
+}
+
+/// A connection's registration with the engine: made by [`ConnectionGuard::connect`], undone
+/// when the guard drops, on every exit path of the connection's task, a panic or an abort
+/// included. Disconnecting requeues what the connection ran and detaches it from what it
+/// waited on; then its output is closed.
+pub struct ConnectionGuard {
+    engine: SharedEngine,
+    id: ConnId,
+    out: Arc<dyn Sink>,
+}
+
+impl ConnectionGuard {
+    /// Registers connection `id` with the engine.
+    pub fn connect(
+        engine: &SharedEngine,
+        id: ConnId,
+        fd: i32,
+        peer: std::net::SocketAddr,
+        out: Arc<dyn Sink>,
+    ) -> ConnectionGuard {
+        lock(engine).connect(id, fd, peer, out.clone());
+        ConnectionGuard {
+            engine: engine.clone(),
+            id,
+            out,
+        }
+    }
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        lock(&self.engine).disconnect(self.id);
+        self.out.close();
+    }
 }
 
 /// Serves `listeners` until `stop` says otherwise (or a loopback admin sends `shutdown`).
@@ -169,7 +244,6 @@ async fn timers(engine: SharedEngine, mut stop: watch::Receiver<Stop>) {
             _ = stop.changed() => if *stop.borrow() == Stop::Now { return },
         }
         lock(&engine).fire_timers();
-        flush_touched();
     }
 }
 
@@ -208,7 +282,7 @@ async fn serve(
     let (mut reader, writer) = stream.into_split();
     let writer = Arc::new(writer);
     let out = Output::new(writer.clone());
-    lock(&engine).connect(id, fd, peer, out.clone());
+    let registration = ConnectionGuard::connect(&engine, id, fd, peer, out.clone());
     tracing::debug!(conn = id, %peer, "connected");
     let mut writer = tokio::spawn(write_loop(writer, out.clone()));
     let mut stopping = stop.subscribe();
@@ -216,15 +290,15 @@ async fn serve(
         .max_payload(limits.max_payload)
         .max_line(limits.max_line);
     let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut held = None;
     'conn: loop {
         // Handle everything buffered, pausing whenever a stored job awaits its commit.
         loop {
-            let (progress, waits) = handle_buffered(&engine, id, &decoder, &mut buf, &out);
-            flush_touched();
+            let (progress, waits) =
+                handle_buffered(&engine, id, &decoder, &mut buf, &mut held, &out);
             for (no, done) in waits {
                 if !matches!(done.await, Ok(true)) {
                     lock(&engine).store_failed(no);
-                    flush_touched();
                 }
             }
             match progress {
@@ -240,7 +314,10 @@ async fn serve(
             }
         }
         if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(16 * 1024);
+            if let Err(e) = gearman_core::protocol::try_reserve(&mut buf, 16 * 1024) {
+                tracing::warn!(conn = id, bytes = buf.len(), error = %e, "cannot grow the read buffer; closing");
+                break;
+            }
         }
         tokio::select! {
             // A short read clears readiness, so the next wait goes straight to epoll.
@@ -261,9 +338,7 @@ async fn serve(
             _ = stopping.changed() => if *stopping.borrow() == Stop::Now { break },
         }
     }
-    lock(&engine).disconnect(id);
-    flush_touched();
-    out.close();
+    drop(registration);
     if !writer.is_finished() {
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer).await;
         writer.abort();
@@ -280,49 +355,72 @@ enum Progress {
 
 type StoreWaits = Vec<(u64, tokio::sync::oneshot::Receiver<bool>)>;
 
-/// Whether the next buffered frame is a background submit (which may join a group commit).
-fn next_is_background_submit(buf: &[u8]) -> bool {
-    if buf.len() < 8 || buf[0] != 0 {
-        return false;
-    }
-    let kind = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
-    matches!(
-        PacketType::from_number(kind),
-        Some(
-            PacketType::SubmitJobBg
-                | PacketType::SubmitJobHighBg
-                | PacketType::SubmitJobLowBg
-                | PacketType::SubmitJobEpoch
-                | PacketType::SubmitReduceJobBackground
-        )
-    )
+/// One decoded unit of a connection's input.
+enum Input {
+    Request(Request),
+    Admin(Bytes),
+    /// A well-formed packet no server handles; answered with an error, the connection goes on.
+    Unexpected,
 }
 
+impl Input {
+    fn decode(decoder: &Decoder, buf: &mut BytesMut) -> Result<Option<Input>, ProtocolError> {
+        let packet = match decoder.decode(buf)? {
+            None => return Ok(None),
+            Some(Frame::Text(line)) => return Ok(Some(Input::Admin(line))),
+            Some(Frame::Packet(packet)) => packet,
+        };
+        match Request::from_packet(packet) {
+            Ok(request) => Ok(Some(Input::Request(request))),
+            Err(ProtocolError::UnexpectedKind(_)) => Ok(Some(Input::Unexpected)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether this may join the group commit of stored jobs already waiting.
+    fn joins_group_commit(&self) -> bool {
+        matches!(self, Input::Request(r) if r.is_background_submit())
+    }
+}
+
+/// Handles what `buf` holds. While stored jobs await their commit, only more background
+/// submissions go on (they join the commit); anything else is kept in `held` until then.
 fn handle_buffered(
     engine: &SharedEngine,
     id: ConnId,
     decoder: &Decoder,
     buf: &mut BytesMut,
+    held: &mut Option<Input>,
     out: &Arc<Output>,
 ) -> (Progress, StoreWaits) {
     let mut waits = Vec::new();
     let mut engine = lock(engine);
     loop {
-        if !waits.is_empty() && !next_is_background_submit(buf) {
+        let input = match held.take() {
+            Some(input) => input,
+            None => match Input::decode(decoder, buf) {
+                Ok(Some(input)) => input,
+                Ok(None) => return (Progress::NeedMore, waits),
+                // The buffer is as it was: answer once the stored jobs are acknowledged.
+                Err(_) if !waits.is_empty() => return (Progress::Paused, waits),
+                Err(e) => {
+                    tracing::info!(conn = id, error = %e, "bad input; closing");
+                    reject(out, &e);
+                    return (Progress::Close, waits);
+                }
+            },
+        };
+        if !waits.is_empty() && !input.joins_group_commit() {
+            *held = Some(input);
             return (Progress::Paused, waits);
         }
-        let frame = match decoder.decode(buf) {
-            Ok(Some(frame)) => frame,
-            Ok(None) => return (Progress::NeedMore, waits),
-            Err(e) => {
-                tracing::info!(conn = id, error = %e, "bad input; closing");
-                reject(out, &e);
-                return (Progress::Close, waits);
+        let next = match input {
+            Input::Request(request) => engine.request(id, request),
+            Input::Admin(line) => engine.admin(id, &line),
+            Input::Unexpected => {
+                engine.unexpected(id);
+                Next::Continue
             }
-        };
-        let next = match frame {
-            Frame::Packet(packet) => engine.packet(id, packet),
-            Frame::Text(line) => engine.admin(id, &line),
         };
         match next {
             Next::Continue => {}
@@ -355,9 +453,14 @@ fn reject(out: &Arc<Output>, error: &ProtocolError) {
             out.close();
             return;
         }
-        ProtocolError::UnexpectedText => ("INVALID_COMMAND", error.to_string()),
+        ProtocolError::UnexpectedText | ProtocolError::UnexpectedKind(_) => {
+            ("INVALID_COMMAND", error.to_string())
+        }
     };
-    out.packet(PacketType::Error, &[code.as_bytes(), text.as_bytes()]);
+    out.send(&Response::Error {
+        code: code.as_bytes(),
+        text: text.as_bytes(),
+    });
     out.close();
 }
 
@@ -378,5 +481,63 @@ async fn write_loop(stream: Arc<OwnedWriteHalf>, out: Arc<Output>) {
             }
             WriterStep::Idle => out.notified().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use gearman_core::job::Priority;
+
+    use super::*;
+    use crate::engine::EngineConfig;
+    use crate::output::MemorySink;
+
+    fn submit(function: &str) -> Request {
+        Request::SubmitJob {
+            function: Bytes::copy_from_slice(function.as_bytes()),
+            unique: Bytes::from_static(b"u"),
+            data: Bytes::from_static(b"d"),
+            priority: Priority::Normal,
+            background: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_panics_inside_the_engine_is_disconnected_and_its_job_requeued() {
+        let engine: SharedEngine = Arc::new(Mutex::new(Engine::new(EngineConfig {
+            handle_prefix: "H:t".into(),
+            ..EngineConfig::default()
+        })));
+        let peer: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let client = MemorySink::new();
+        let _client = ConnectionGuard::connect(&engine, 1, 10, peer, client.clone());
+        lock(&engine).request(1, submit("f"));
+        let worker = MemorySink::new();
+        let task = {
+            let (engine, worker) = (engine.clone(), worker.clone());
+            tokio::spawn(async move {
+                let _registration = ConnectionGuard::connect(&engine, 2, 11, peer, worker);
+                let mut engine = lock(&engine);
+                let function = Bytes::from_static(b"f");
+                engine.request(2, Request::CanDo { function });
+                engine.request(2, Request::GrabJob);
+                panic!("a bug in the middle of an engine call");
+            })
+        };
+        assert!(task.await.unwrap_err().is_panic());
+        let assigned = worker.take();
+        assert_eq!(
+            &assigned[..8],
+            b"\0RES\0\0\0\x0b",
+            "the worker held the job (JOB_ASSIGN)"
+        );
+        assert!(worker.is_closed(), "the panicking connection was closed");
+        // The lock works again, and the job the worker held is queued, not lost.
+        let admin = MemorySink::new();
+        let _admin = ConnectionGuard::connect(&engine, 3, 12, peer, admin.clone());
+        lock(&engine).admin(3, b"status");
+        assert_eq!(admin.take(), Bytes::from_static(b"f\t1\t0\t0\n.\n"));
+        assert!(!engine.is_poisoned());
     }
 }

@@ -10,11 +10,11 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gearman_core::protocol::PacketType;
+use gearman_core::message::Response;
 use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 
-use crate::output::Output;
+use crate::output::{FlushOnDrop, Sink};
 
 /// A background job as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub struct StoredJob {
 
 /// Who to answer once an insert is committed.
 pub struct Ack {
-    pub out: Arc<Output>,
+    pub out: Arc<dyn Sink>,
     pub handle: Bytes,
     pub done: oneshot::Sender<bool>,
 }
@@ -159,6 +159,8 @@ impl SqliteStore {
     pub fn run(mut self, ops: Receiver<StoreOp>) {
         const MAX_BATCH: usize = 4096;
         while let Ok(first) = ops.recv() {
+            // Writes the acknowledgements queued below once the batch is answered.
+            let _flush = FlushOnDrop;
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
                 match ops.try_recv() {
@@ -173,17 +175,20 @@ impl SqliteStore {
             for op in batch {
                 if let StoreOp::Insert { ack: Some(ack), .. } = op {
                     match &result {
-                        Ok(()) => ack.out.packet(PacketType::JobCreated, &[&ack.handle]),
+                        Ok(()) => ack.out.send(&Response::JobCreated {
+                            handle: &ack.handle,
+                        }),
                         Err(e) => {
                             let text = format!("sqlite queue: {e}");
-                            ack.out
-                                .packet(PacketType::Error, &[b"QUEUE_ERROR", text.as_bytes()]);
+                            ack.out.send(&Response::Error {
+                                code: &b"QUEUE_ERROR"[..],
+                                text: text.as_bytes(),
+                            });
                         }
                     }
                     let _ = ack.done.send(result.is_ok());
                 }
             }
-            crate::output::flush_touched();
         }
     }
 }

@@ -398,8 +398,9 @@ fn client_disconnect_drops_its_queued_foreground_job() {
         c.submit(T::SubmitJob, "gone", "", b"x");
     }
     let mut admin = Raw::connect(server.port);
+    // With its only job gone and no worker, the function itself is forgotten.
     assert!(gearman_testkit::wait_until(Duration::from_secs(5), || {
-        admin.admin("status\n", true) == "gone\t0\t0\t0\n.\n"
+        admin.admin("status\n", true) == ".\n"
     }));
     let mut w = Raw::connect(server.port);
     w.send(T::CanDo, &[b"gone"]);

@@ -343,7 +343,7 @@ impl<U> LibClient<U> {
     pub fn cancel_job(&mut self, call: &str, handle: &[u8]) -> Result<(), i32> {
         self.check_servers(call)?;
         self.core
-            .send_work_fail_as_client(handle)
+            .send_work_fail(handle)
             .map_err(|e| self.last.record(call, &e))
     }
 
