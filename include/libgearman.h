@@ -20,12 +20,18 @@
  * - Handles: gearman_client_st, gearman_worker_st, gearman_job_st and gearman_task_st are 16-byte
  *   structs that may live in caller storage (create(&st)) or on the heap (create(NULL)).
  *   free() releases the implementation, and the struct itself only if the library allocated it.
- * - NULL: every function accepts NULL (or a freed handle) and answers with an error code,
- *   NULL, false or 0. No call crashes on a NULL pointer.
- * - Memory: results from gearman_client_do*(), gearman_task_take_data() and
- *   gearman_job_take_workload() come from malloc() (NUL-terminated past their size) and are
- *   released by the caller with free(). const pointers returned by accessors are borrowed and stay
- *   valid until the next call on the same object or until it is freed.
+ * - NULL: every function accepts NULL, and a caller-storage handle after its free() (its _impl
+ *   is then NULL), and answers with an error code, NULL, false or 0. A library-allocated handle
+ *   (create(NULL)) no longer exists after its free(), as in libgearman: do not pass it again.
+ * - Memory: results from gearman_client_do*() come from the client's workload malloc function
+ *   (fn(size + 1, context)) if one is set, results from gearman_job_take_workload() from the
+ *   worker's, else from malloc(); gearman_task_take_data() results from malloc(). All are
+ *   NUL-terminated past their size, for the caller to release with the matching free. A
+ *   gearman_worker_fn's result is released with the worker's workload free function if one is
+ *   set, else with free(). const pointers returned by accessors are borrowed and stay valid until
+ *   the next call on the same object or until it is freed.
+ * - Callbacks may call back into the library (add, run or free tasks, report on their job);
+ *   an object freed by a callback stays valid until the call that ran the callback returns.
  * - Threads: one handle is used by one thread at a time; different handles may be used from
  *   different threads at once. The library starts no threads, so handles created after fork()
  *   work in the child.
