@@ -10,7 +10,7 @@ use gearman_core::libgearman::client::{execute as execute_task, run_tasks};
 use gearman_core::libgearman::options::CLIENT_ALLOCATED;
 use gearman_core::libgearman::{Callback, LibClient, TaskEvents, TaskKind, TaskRef};
 use gearman_core::return_code as rc;
-use gearman_core::{JobRequest, Priority};
+use gearman_core::{JobRequest, JobStatus, Priority};
 
 use crate::allocator::Allocator;
 use crate::boundary::{boundary, record_panic_in, with_handle, with_handle_or, RecordsErrors};
@@ -849,19 +849,25 @@ pub unsafe extern "C" fn gearman_client_job_status(
                 .last
                 .set(rc::INVALID_ARGUMENT, call, "job handle is NULL");
         };
-        match model.status(call, handle, false) {
-            Ok(s) => {
-                // SAFETY: out-pointers are NULL or writable.
-                unsafe {
-                    set_out(is_known, s.known);
-                    set_out(is_running, s.running);
-                    set_out(numerator, s.numerator as u32);
-                    set_out(denominator, s.denominator as u32);
-                }
-                rc::SUCCESS
+        // As libgearman: a failed query reports "unknown, 0/0" (callers such as php-gearman
+        // read the values whatever the code), and a caller asking for neither flag learns the
+        // job's state from the code.
+        let (status, code) = match model.status(call, handle, false) {
+            Ok(s) if is_known.is_null() && is_running.is_null() && s.running => {
+                (s, rc::IN_PROGRESS)
             }
-            Err(code) => code,
+            Ok(s) if is_known.is_null() && is_running.is_null() && s.known => (s, rc::JOB_EXISTS),
+            Ok(s) => (s, rc::SUCCESS),
+            Err(code) => (JobStatus::default(), code),
+        };
+        // SAFETY: out-pointers are NULL or writable.
+        unsafe {
+            set_out(is_known, status.known);
+            set_out(is_running, status.running);
+            set_out(numerator, status.numerator as u32);
+            set_out(denominator, status.denominator as u32);
         }
+        code
     })
 }
 
