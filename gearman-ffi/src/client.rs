@@ -467,15 +467,20 @@ pub unsafe extern "C" fn gearman_client_set_context(
     })
 }
 
-/// Accepted; this library logs through `tracing`, not through a callback.
+/// Error texts go to `function` as they are recorded, when `verbose` is GEARMAN_VERBOSE_ERROR or
+/// more (FATAL for allocation failures), as libgearman logs them.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_client_set_log_fn(
     client: *mut gearman_client_st,
-    _function: *mut gearman_log_fn,
-    _context: *mut c_void,
-    _verbose: gearman_verbose_t,
+    function: *mut gearman_log_fn,
+    context: *mut c_void,
+    verbose: gearman_verbose_t,
 ) {
-    with_handle(client, "gearman_client_set_log_fn", |_c| ())
+    with_handle(client, "gearman_client_set_log_fn", |c| {
+        // SAFETY: a C function of gearman_log_fn's type, or NULL, with its context.
+        let logger = unsafe { logger(function, context) };
+        c.model.borrow_mut().last.set_logger(logger, verbose)
+    })
 }
 
 /// `gearman_client_do*()` results come from this function (`fn(size + 1, context)`).

@@ -154,6 +154,24 @@ pub(crate) type gearman_task_context_free_fn_ptr =
 pub(crate) type gearman_malloc_fn_ptr =
     unsafe extern "C" fn(size: usize, context: *mut c_void) -> *mut c_void;
 pub(crate) type gearman_free_fn_ptr = unsafe extern "C" fn(ptr: *mut c_void, context: *mut c_void);
+pub(crate) type gearman_log_fn_ptr =
+    unsafe extern "C" fn(line: *const c_char, verbose: gearman_verbose_t, context: *mut c_void);
+
+/// libgearman's log callback as the model's error logger.
+///
+/// # Safety
+/// `function` is NULL or a C function of `gearman_log_fn`'s type; `context` is what it expects.
+pub(crate) unsafe fn logger(
+    function: *mut gearman_log_fn,
+    context: *mut c_void,
+) -> Option<gearman_core::libgearman::last_error::Logger> {
+    // SAFETY: forwarded from the caller.
+    let function: gearman_log_fn_ptr = unsafe { fn_ptr(function) }?;
+    Some(Box::new(move |line: &std::ffi::CStr, level: i32| {
+        // SAFETY: the caller's log callback, given a C string valid during the call.
+        unsafe { function(line.as_ptr(), level, context) }
+    }))
+}
 
 /// C function types (`typedef R (name)(args)`), used only behind pointers. Their C typedefs are
 /// in header/types.h; here they are opaque so the prototypes read `gearman_created_fn *`, as

@@ -277,15 +277,20 @@ pub unsafe extern "C" fn gearman_worker_set_context(
     })
 }
 
-/// Accepted; this library logs through `tracing`, not through a callback.
+/// Error texts go to `function` as they are recorded, when `verbose` is GEARMAN_VERBOSE_ERROR or
+/// more (FATAL for allocation failures), as libgearman logs them.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_worker_set_log_fn(
     worker: *mut gearman_worker_st,
-    _function: *mut gearman_log_fn,
-    _context: *mut c_void,
-    _verbose: gearman_verbose_t,
+    function: *mut gearman_log_fn,
+    context: *mut c_void,
+    verbose: gearman_verbose_t,
 ) {
-    with_handle(worker, "gearman_worker_set_log_fn", |_w| ())
+    with_handle(worker, "gearman_worker_set_log_fn", |w| {
+        // SAFETY: a C function of gearman_log_fn's type, or NULL, with its context.
+        let logger = unsafe { logger(function, context) };
+        w.model.borrow_mut().last.set_logger(logger, verbose)
+    })
 }
 
 /// Workloads handed to the caller (`gearman_job_take_workload`) come from this function.

@@ -216,9 +216,23 @@ fn null_and_freed_handles_are_safe() {
 
 #[test]
 fn no_memory_errors_or_leaks_under_valgrind() {
-    for program in ["basics", "workers", "tasks", "null_safety", "reentrancy"] {
+    for program in [
+        "basics",
+        "workers",
+        "tasks",
+        "null_safety",
+        "reentrancy",
+        "allocators",
+    ] {
         under_valgrind(program);
     }
+}
+
+/// Workload malloc/free functions and the log callback are used as libgearman 1.1.20 uses them.
+#[test]
+fn allocators_and_log_match_libgearman() {
+    same_behaviour("allocators", Kind::Ours);
+    same_behaviour("allocators", Kind::Debian);
 }
 
 /// Callbacks that call back into the library (job reports, add_task, freeing another task,

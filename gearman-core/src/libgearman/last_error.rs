@@ -6,11 +6,29 @@ use std::ffi::{CStr, CString};
 use crate::error::Error;
 use crate::return_code;
 
-#[derive(Debug, Default)]
+/// Where error texts go as they are recorded: libgearman's log callback (text, level).
+pub type Logger = Box<dyn FnMut(&CStr, i32)>;
+
+/// libgearman's verbosity levels that errors are logged at.
+pub const VERBOSE_FATAL: i32 = 1;
+pub const VERBOSE_ERROR: i32 = 2;
+
+#[derive(Default)]
 pub struct LastError {
     code: i32,
     text: Option<CString>,
     errno: i32,
+    logger: Option<(Logger, i32)>,
+}
+
+impl std::fmt::Debug for LastError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LastError")
+            .field("code", &self.code)
+            .field("text", &self.text)
+            .field("errno", &self.errno)
+            .finish()
+    }
 }
 
 impl LastError {
@@ -39,6 +57,12 @@ impl LastError {
         self.errno = 0;
     }
 
+    /// Sends every error recorded from now on to `logger` when `verbose` reaches its level
+    /// (ERROR; FATAL for an allocation failure), as libgearman's `set_log_fn` does.
+    pub fn set_logger(&mut self, logger: Option<Logger>, verbose: i32) {
+        self.logger = logger.map(|l| (l, verbose));
+    }
+
     /// Records `code` with libgearman's text, `call(GEARMAN_<NAME>) detail`; returns `code`.
     pub fn set(&mut self, code: i32, call: &str, detail: &str) -> i32 {
         let text = return_code::describe(call, code, detail);
@@ -46,6 +70,16 @@ impl LastError {
         self.text = CString::new(&text[..end]).ok();
         self.code = code;
         self.errno = 0;
+        let level = match code {
+            return_code::MEMORY_ALLOCATION_FAILURE => VERBOSE_FATAL,
+            _ => VERBOSE_ERROR,
+        };
+        if let (Some((logger, verbose)), Some(text)) = (self.logger.as_mut(), self.text.as_deref())
+        {
+            if *verbose >= level {
+                logger(text, level);
+            }
+        }
         code
     }
 
