@@ -12,13 +12,18 @@ use gearman_core::{Worker, WorkerOptions};
 use gearman_testkit::Kind;
 
 fn compile(ours: bool) -> PathBuf {
+    compile_program("load", ours)
+}
+
+/// Builds `bench/c/PROGRAM.c` against our libgearman or Debian's.
+fn compile_program(program: &str, ours: bool) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out =
-        gearman_testkit::temp_dir("c-bench").join(if ours { "load-ours" } else { "load-debian" });
+    let name = format!("{program}-{}", if ours { "ours" } else { "debian" });
+    let out = gearman_testkit::temp_dir("c-bench").join(name);
     let mut gcc = Command::new("gcc");
     gcc.args(["-std=c99", "-O2", "-Wall", "-o"])
         .arg(&out)
-        .arg(root.join("bench/c/load.c"));
+        .arg(root.join(format!("bench/c/{program}.c")));
     if ours {
         // Our cdylib, freshly built with this benchmark's profile, under its soname.
         let lib = gearman_testkit::temp_dir("c-bench-lib");
@@ -38,8 +43,17 @@ fn compile(ours: bool) -> PathBuf {
 }
 
 fn run(binary: &Path, port: u16, inflight: u32, jobs: u32) -> (f64, f64) {
+    run_sized(binary, port, inflight, jobs, 10)
+}
+
+fn run_sized(binary: &Path, port: u16, inflight: u32, jobs: u32, bytes: usize) -> (f64, f64) {
     let out = Command::new(binary)
-        .args([port.to_string(), inflight.to_string(), jobs.to_string()])
+        .args([
+            port.to_string(),
+            inflight.to_string(),
+            jobs.to_string(),
+            bytes.to_string(),
+        ])
         .output()
         .unwrap();
     assert!(
@@ -122,4 +136,44 @@ fn main() {
         );
     }
     println!("(µs = client CPU time, user + sys, per job; CPU ratio = ours / libgearman, lower is better)");
+    drop(runtime);
+    drop(server);
+    task_api_on_debian(many, rounds);
+}
+
+/// The task API as issue #12 measures it: Debian's gearmand, four libgearman workers
+/// (bench/c/echo_worker.c), 64-byte payloads, 100 tasks in flight with FREE_TASKS.
+fn task_api_on_debian(jobs: u32, rounds: u32) {
+    let (ours, theirs) = (compile(true), compile(false));
+    let worker = compile_program("echo_worker", false);
+    let server = Kind::Debian.start();
+    let _workers: Vec<gearman_testkit::ChildGuard> = (0..4)
+        .map(|_| {
+            gearman_testkit::ChildGuard::spawn(Command::new(&worker).arg(server.port.to_string()))
+        })
+        .collect();
+    assert!(
+        gearman_testkit::wait_until(std::time::Duration::from_secs(10), || {
+            gearman_testkit::admin(server.port, "status")
+                .lines()
+                .any(|l| l.starts_with("bench_echo\t") && l.ends_with("\t4"))
+        }),
+        "the libgearman workers did not register"
+    );
+    let (mut theirs_runs, mut ours_runs) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        theirs_runs.push(run_sized(&theirs, server.port, 100, jobs, 64));
+        ours_runs.push(run_sized(&ours, server.port, 100, jobs, 64));
+    }
+    let ((t_rate, t_cpu), (o_rate, o_cpu)) = (medians(theirs_runs), medians(ours_runs));
+    println!("\nTask API: Debian's gearmand, 4 libgearman workers, 64-byte payloads, FREE_TASKS");
+    println!(
+        "{:<34} {:>14.0} {:>14.0} {:>14.1} {:>14.1} {:>9.2}x",
+        format!("100 ({jobs} jobs, median of {rounds})"),
+        t_rate,
+        o_rate,
+        t_cpu,
+        o_cpu,
+        o_cpu / t_cpu
+    );
 }

@@ -581,15 +581,14 @@ pub unsafe extern "C" fn gearman_client_remove_servers(client: *mut gearman_clie
     })
 }
 
-/// Calls block, so there is never anything to wait for.
+/// In non-blocking mode, waits (up to the timeout) until a running task has something to
+/// report; blocking calls leave nothing to wait for.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_client_wait(client: *mut gearman_client_st) -> gearman_return_t {
-    with_handle(client, "gearman_client_wait", |c| {
-        if c.model.borrow().servers().is_empty() {
-            rc::NO_SERVERS
-        } else {
-            rc::SUCCESS
-        }
+    let call = "gearman_client_wait";
+    with_handle(client, call, |c| match c.model.borrow_mut().wait(call) {
+        Ok(()) => rc::SUCCESS,
+        Err(code) => code,
     })
 }
 

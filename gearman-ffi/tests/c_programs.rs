@@ -223,6 +223,7 @@ fn no_memory_errors_or_leaks_under_valgrind() {
         "null_safety",
         "reentrancy",
         "allocators",
+        "nonblocking",
     ] {
         under_valgrind(program);
     }
@@ -233,6 +234,13 @@ fn no_memory_errors_or_leaks_under_valgrind() {
 fn allocators_and_log_match_libgearman() {
     same_behaviour("allocators", Kind::Ours);
     same_behaviour("allocators", Kind::Debian);
+}
+
+/// GEARMAN_CLIENT_NON_BLOCKING's run_tasks / gearman_client_wait loop, as on libgearman.
+#[test]
+fn non_blocking_client_matches_libgearman() {
+    same_behaviour("nonblocking", Kind::Ours);
+    same_behaviour("nonblocking", Kind::Debian);
 }
 
 /// Callbacks that call back into the library (job reports, add_task, freeing another task,

@@ -464,10 +464,25 @@ impl GearmanClient {
         self.add_servers_then("addServers", args, setupExceptionHandler.unwrap_or(true))
     }
 
-    /// Waits for I/O in non-blocking mode. This client's calls block until they are done,
-    /// so there is never I/O left to wait for.
+    /// Waits for a running task's next event in non-blocking mode; with nothing running it is
+    /// GEARMAN_NO_ACTIVE_FDS (a warning and false), as pecl reports libgearman's answer.
     pub fn wait(&self) -> bool {
-        self.model("wait").map(|mut m| m.last.succeed()).is_some()
+        let call = "wait";
+        let Some(mut model) = self.model(call) else {
+            return false;
+        };
+        match model.wait(call) {
+            Ok(()) => {
+                model.last.succeed();
+                true
+            }
+            Err(code) => {
+                if code != gearman_core::return_code::TIMEOUT {
+                    warn_last(&model.last);
+                }
+                false
+            }
+        }
     }
 
     pub fn do_normal(

@@ -15,7 +15,7 @@ use super::last_error::LastError;
 use super::options::ClientFlags;
 use super::task::{c_string, Task, TaskKind, TaskRef, TaskState};
 use crate::blocking::BlockingClient;
-use crate::client::{ClientOptions, JobEvent, JobId};
+use crate::client::{ClientOptions, Event, JobEvent, JobId};
 use crate::connection::ServerAddr;
 use crate::error::Error;
 use crate::job::{JobRequest, JobStatus, Outcome};
@@ -69,6 +69,8 @@ pub struct LibClient<U> {
     /// Submitted tasks by their core job.
     jobs: HashMap<JobId, TaskRef<U>>,
     paused: Option<Paused<U>>,
+    /// An event `wait()` took in non-blocking mode, reported first by the next `run_tasks`.
+    waited: Option<Event>,
     /// `gearman_execute` keeps the tasks it reports on, whatever FREE_TASKS says.
     keep_finished: bool,
     do_handle: CString,
@@ -89,6 +91,7 @@ impl<U> LibClient<U> {
             new_tasks: 0,
             jobs: HashMap::new(),
             paused: None,
+            waited: None,
             keep_finished: false,
             do_handle: CString::default(),
             do_status: (0, 0),
@@ -345,6 +348,43 @@ impl<U> LibClient<U> {
         self.core
             .send_work_fail(handle)
             .map_err(|e| self.last.record(call, &e))
+    }
+
+    /// `gearman_client_wait`: in non-blocking mode, blocks (up to the timeout) until a running
+    /// task has something to report, which the next `run_tasks` reports. With nothing running
+    /// (blocking calls never leave anything) it is NO_ACTIVE_FDS, as in libgearman.
+    pub fn wait(&mut self, call: &str) -> Result<(), i32> {
+        if self.waited.is_some() {
+            return Ok(());
+        }
+        if self.jobs.is_empty() {
+            return Err(self
+                .last
+                .set(rc::NO_ACTIVE_FDS, call, "no active file descriptors"));
+        }
+        match self.core.next_event() {
+            Ok(event) => {
+                self.waited = event;
+                Ok(())
+            }
+            Err(e) => Err(self.last.record(call, &e)),
+        }
+    }
+
+    /// The next event for `run_tasks`: one `wait()` took first; in non-blocking mode only what
+    /// has arrived (`Error::Timeout` when nothing has).
+    fn next_event(&mut self) -> Result<Option<Event>, Error> {
+        if let Some(event) = self.waited.take() {
+            return Ok(Some(event));
+        }
+        if !self.flags.non_blocking {
+            return self.core.next_event();
+        }
+        let options = self.core.inner_mut().options_mut();
+        let saved = options.timeout.replace(Duration::ZERO);
+        let event = self.core.next_event();
+        self.core.inner_mut().options_mut().timeout = saved;
+        event
     }
 
     // --- tasks ---------------------------------------------------------------------------
@@ -665,8 +705,13 @@ fn next_step<U>(c: &mut LibClient<U>, call: &str, until: Option<&TaskRef<U>>) ->
             Next::Return(SUCCESS)
         };
     }
-    let event = match c.core.next_event() {
+    let event = match c.next_event() {
         Ok(Some(event)) => event,
+        Err(Error::Timeout(_)) if c.flags.non_blocking => {
+            // Nothing has arrived: the caller waits (`wait()`) and runs the tasks again.
+            c.last.set_code(rc::IO_WAIT);
+            return Next::Return(rc::IO_WAIT);
+        }
         Ok(None) => {
             // The core has nothing left to report for these jobs: they are over.
             for (_, task) in c.jobs.drain() {
