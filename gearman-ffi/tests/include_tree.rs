@@ -104,7 +104,8 @@ fn shims_are_current() {
 /// Compiles `source` (C, or C++ if `cxx`) with `-Wall -Werror -I include`, and fails if it does
 /// not compile or if any of Debian's libgearman headers was read.
 fn compile(name: &str, source: &str, cxx: bool) {
-    let dir = gearman_testkit::temp_dir("include-tree");
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| gearman_testkit::temp_dir("include-tree"));
     let (file, compiler, std) = if cxx {
         (dir.join(format!("{name}.cc")), "g++", "-std=c++11")
     } else {
