@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo build --release --quiet --bins
-scripts/build-libgearman.sh >/dev/null
+scripts/install-libgearman.sh >/dev/null
 scripts/python-env.sh
 (cd bindings/php && cargo build --release --quiet)
 bin=target/release
