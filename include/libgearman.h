@@ -457,12 +457,13 @@ void *gearman_client_context(const gearman_client_st *client);
 void gearman_client_set_context(gearman_client_st *client, void *context);
 
 /*
- Accepted; this library logs through `tracing`, not through a callback.
+ Error texts go to `function` as they are recorded, when `verbose` is GEARMAN_VERBOSE_ERROR or
+ more (FATAL for allocation failures), as libgearman logs them.
  */
 void gearman_client_set_log_fn(gearman_client_st *client,
-                               gearman_log_fn *_function,
-                               void *_context,
-                               gearman_verbose_t _verbose);
+                               gearman_log_fn *function,
+                               void *context,
+                               gearman_verbose_t verbose);
 
 /*
  `gearman_client_do*()` results come from this function (`fn(size + 1, context)`).
@@ -507,7 +508,8 @@ gearman_return_t gearman_client_add_servers(gearman_client_st *client, const cha
 void gearman_client_remove_servers(gearman_client_st *client);
 
 /*
- Calls block, so there is never anything to wait for.
+ In non-blocking mode, waits (up to the timeout) until a running task has something to
+ report; blocking calls leave nothing to wait for.
  */
 gearman_return_t gearman_client_wait(gearman_client_st *client);
 
@@ -889,12 +891,13 @@ void *gearman_worker_context(const gearman_worker_st *worker);
 void gearman_worker_set_context(gearman_worker_st *worker, void *context);
 
 /*
- Accepted; this library logs through `tracing`, not through a callback.
+ Error texts go to `function` as they are recorded, when `verbose` is GEARMAN_VERBOSE_ERROR or
+ more (FATAL for allocation failures), as libgearman logs them.
  */
 void gearman_worker_set_log_fn(gearman_worker_st *worker,
-                               gearman_log_fn *_function,
-                               void *_context,
-                               gearman_verbose_t _verbose);
+                               gearman_log_fn *function,
+                               void *context,
+                               gearman_verbose_t verbose);
 
 /*
  Workloads handed to the caller (`gearman_job_take_workload`) come from this function.
