@@ -15,6 +15,8 @@ use gearman_core::libgearman::{Callback, LibClient, TaskEvents, TaskKind, TaskRe
 use gearman_core::return_code::SUCCESS;
 use gearman_core::Priority;
 
+use crate::args::{Flag, Long, Str};
+use crate::convert::Workload;
 use crate::convert::{array_zval, bool_zval, bytes_zval, long_zval, to_long, PhpBytes};
 use crate::error::{allocation_failure, exception_option_failed, text_zval, warn, warn_last};
 use crate::servers::{AddServers, ServerArgs};
@@ -139,8 +141,8 @@ impl GearmanClient {
     fn do_foreground(
         &self,
         call: &str,
-        function: PhpBytes,
-        workload: PhpBytes,
+        function: Str,
+        workload: Str,
         unique: Option<PhpBytes>,
         priority: Priority,
     ) -> Zval {
@@ -167,8 +169,8 @@ impl GearmanClient {
     fn submit_background(
         &self,
         call: &str,
-        function: PhpBytes,
-        workload: PhpBytes,
+        function: Str,
+        workload: Str,
         unique: Option<PhpBytes>,
         priority: Priority,
     ) -> Zval {
@@ -242,8 +244,8 @@ impl GearmanClient {
         call: &str,
         priority: Priority,
         background: bool,
-        function_name: PhpBytes,
-        workload: PhpBytes,
+        function_name: Str,
+        workload: Workload,
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
@@ -413,21 +415,21 @@ impl GearmanClient {
             .map_or(0, |m| i64::from(m.flags.bits()))
     }
 
-    pub fn set_options(&self, option: i64) -> bool {
+    pub fn set_options(&self, option: Long) -> bool {
         self.model("setOptions")
-            .map(|mut m| m.set_options("setOptions", option as i32))
+            .map(|mut m| m.set_options("setOptions", option.0 as i32))
             .is_some()
     }
 
-    pub fn add_options(&self, option: i64) -> bool {
+    pub fn add_options(&self, option: Long) -> bool {
         self.model("addOptions")
-            .map(|mut m| m.add_options("addOptions", option as i32))
+            .map(|mut m| m.add_options("addOptions", option.0 as i32))
             .is_some()
     }
 
-    pub fn remove_options(&self, option: i64) -> bool {
+    pub fn remove_options(&self, option: Long) -> bool {
         self.model("removeOptions")
-            .map(|mut m| m.remove_options(option as i32))
+            .map(|mut m| m.remove_options(option.0 as i32))
             .is_some()
     }
 
@@ -437,31 +439,31 @@ impl GearmanClient {
             .map_or(-1, |m| i64::from(m.timeout()))
     }
 
-    pub fn set_timeout(&self, timeout: i64) -> bool {
+    pub fn set_timeout(&self, timeout: Long) -> bool {
         self.model("setTimeout")
-            .map(|mut m| m.set_timeout(timeout as i32))
+            .map(|mut m| m.set_timeout(timeout.0 as i32))
             .is_some()
     }
 
-    #[php(optional = host)]
+    #[php(optional = host, defaults(port = 0, setupExceptionHandler = true))]
     pub fn add_server(
         &self,
         host: Option<PhpBytes>,
-        port: Option<i64>,
-        setupExceptionHandler: Option<bool>,
+        port: Long,
+        setupExceptionHandler: Flag,
     ) -> PhpResult<bool> {
-        let args = ServerArgs::one(host.as_ref().map(PhpBytes::as_bytes), port);
-        self.add_servers_then("addServer", args, setupExceptionHandler.unwrap_or(true))
+        let args = ServerArgs::one(host.as_ref().map(PhpBytes::as_bytes), port.0);
+        self.add_servers_then("addServer", args, setupExceptionHandler.0)
     }
 
-    #[php(optional = servers)]
+    #[php(optional = servers, defaults(setupExceptionHandler = true))]
     pub fn add_servers(
         &self,
         servers: Option<PhpBytes>,
-        setupExceptionHandler: Option<bool>,
+        setupExceptionHandler: Flag,
     ) -> PhpResult<bool> {
         let args = ServerArgs::list(servers.as_ref().map(PhpBytes::as_bytes));
-        self.add_servers_then("addServers", args, setupExceptionHandler.unwrap_or(true))
+        self.add_servers_then("addServers", args, setupExceptionHandler.0)
     }
 
     /// Waits for a running task's next event in non-blocking mode; with nothing running it is
@@ -485,41 +487,26 @@ impl GearmanClient {
         }
     }
 
-    pub fn do_normal(
-        &self,
-        function: PhpBytes,
-        workload: PhpBytes,
-        unique: Option<PhpBytes>,
-    ) -> Zval {
+    pub fn do_normal(&self, function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval {
         self.do_foreground("doNormal", function, workload, unique, Priority::Normal)
     }
 
-    pub fn do_high(
-        &self,
-        function: PhpBytes,
-        workload: PhpBytes,
-        unique: Option<PhpBytes>,
-    ) -> Zval {
+    pub fn do_high(&self, function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval {
         self.do_foreground("doHigh", function, workload, unique, Priority::High)
     }
 
-    pub fn do_low(&self, function: PhpBytes, workload: PhpBytes, unique: Option<PhpBytes>) -> Zval {
+    pub fn do_low(&self, function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval {
         self.do_foreground("doLow", function, workload, unique, Priority::Low)
     }
 
-    pub fn do_background(
-        &self,
-        function: PhpBytes,
-        workload: PhpBytes,
-        unique: Option<PhpBytes>,
-    ) -> Zval {
+    pub fn do_background(&self, function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval {
         self.submit_background("doBackground", function, workload, unique, Priority::Normal)
     }
 
     pub fn do_high_background(
         &self,
-        function: PhpBytes,
-        workload: PhpBytes,
+        function: Str,
+        workload: Str,
         unique: Option<PhpBytes>,
     ) -> Zval {
         let call = "doHighBackground";
@@ -528,8 +515,8 @@ impl GearmanClient {
 
     pub fn do_low_background(
         &self,
-        function: PhpBytes,
-        workload: PhpBytes,
+        function: Str,
+        workload: Str,
         unique: Option<PhpBytes>,
     ) -> Zval {
         self.submit_background("doLowBackground", function, workload, unique, Priority::Low)
@@ -548,15 +535,15 @@ impl GearmanClient {
         array_zval(vec![long_zval(0), long_zval(0)])
     }
 
-    pub fn job_status(&self, job_handle: PhpBytes) -> Zval {
+    pub fn job_status(&self, job_handle: Str) -> Zval {
         self.job_status_of("jobStatus", job_handle.as_bytes(), false)
     }
 
-    pub fn job_status_by_unique_key(&self, unique_key: PhpBytes) -> Zval {
+    pub fn job_status_by_unique_key(&self, unique_key: Str) -> Zval {
         self.job_status_of("jobStatusByUniqueKey", unique_key.as_bytes(), true)
     }
 
-    pub fn ping(&self, workload: PhpBytes) -> bool {
+    pub fn ping(&self, workload: Str) -> bool {
         let call = "ping";
         let Some(mut model) = self.model(call) else {
             return false;
@@ -576,8 +563,8 @@ impl GearmanClient {
     #[php(optional = context)]
     pub fn add_task(
         &self,
-        function_name: PhpBytes,
-        workload: PhpBytes,
+        function_name: Str,
+        workload: Workload,
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
@@ -596,8 +583,8 @@ impl GearmanClient {
     #[php(optional = context)]
     pub fn add_task_high(
         &self,
-        function_name: PhpBytes,
-        workload: PhpBytes,
+        function_name: Str,
+        workload: Workload,
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
@@ -616,8 +603,8 @@ impl GearmanClient {
     #[php(optional = context)]
     pub fn add_task_low(
         &self,
-        function_name: PhpBytes,
-        workload: PhpBytes,
+        function_name: Str,
+        workload: Workload,
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
@@ -636,8 +623,8 @@ impl GearmanClient {
     #[php(optional = context)]
     pub fn add_task_background(
         &self,
-        function_name: PhpBytes,
-        workload: PhpBytes,
+        function_name: Str,
+        workload: Workload,
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
@@ -656,8 +643,8 @@ impl GearmanClient {
     #[php(optional = context)]
     pub fn add_task_high_background(
         &self,
-        function_name: PhpBytes,
-        workload: PhpBytes,
+        function_name: Str,
+        workload: Workload,
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
@@ -676,8 +663,8 @@ impl GearmanClient {
     #[php(optional = context)]
     pub fn add_task_low_background(
         &self,
-        function_name: PhpBytes,
-        workload: PhpBytes,
+        function_name: Str,
+        workload: Workload,
         context: Option<&Zval>,
         unique_key: Option<PhpBytes>,
     ) -> Zval {
@@ -698,7 +685,7 @@ impl GearmanClient {
     }
 
     #[php(optional = context)]
-    pub fn add_task_status(&self, job_handle: PhpBytes, context: Option<&Zval>) -> Zval {
+    pub fn add_task_status(&self, job_handle: Str, context: Option<&Zval>) -> Zval {
         let call = "addTaskStatus";
         self.add_task_of(call, None, job_handle.as_bytes(), &[], context, None)
     }
@@ -753,7 +740,7 @@ impl GearmanClient {
         }
     }
 
-    pub fn set_context(&self, data: PhpBytes) -> bool {
+    pub fn set_context(&self, data: Str) -> bool {
         match self.context.try_borrow_mut() {
             Ok(mut c) => {
                 *c = Bytes::copy_from_slice(data.as_bytes());

@@ -20,18 +20,35 @@ extern "C" {
 /// A string argument as bytes; other scalars are converted as PHP converts them.
 pub struct PhpBytes<'a>(pub Cow<'a, [u8]>);
 
+/// As a parameter, a `?string`'s value when not null (`Option<PhpBytes>`): null is `None`, other
+/// values are parsed as ZPP parses a string (see [`crate::args`]).
 impl<'a> FromZval<'a> for PhpBytes<'a> {
     const TYPE: DataType = DataType::String;
 
     fn from_zval(zval: &'a Zval) -> Option<Self> {
-        let zval = zval.dereference();
-        if let Some(s) = zval.zend_str() {
-            return Some(PhpBytes(Cow::Borrowed(s.as_bytes())));
+        crate::args::NullableStr::from_zval(zval).map(|s| s.0)
+    }
+}
+
+/// A workload as pecl's `addTask*()` take it: any value, converted as `(string)` converts it
+/// (arrays give "Array" with PHP's warning, objects their `__toString`).
+pub struct Workload<'a>(pub PhpBytes<'a>);
+
+impl<'a> FromZval<'a> for Workload<'a> {
+    const TYPE: DataType = DataType::String;
+
+    fn from_zval(zval: &'a Zval) -> Option<Self> {
+        let value = zval.dereference();
+        if let Some(s) = value.zend_str() {
+            return Some(Workload(PhpBytes(Cow::Borrowed(s.as_bytes()))));
         }
-        if zval.is_long() || zval.is_double() || zval.is_bool() || zval.is_null() {
-            return string_of(zval).map(|b| PhpBytes(Cow::Owned(b)));
-        }
-        None
+        string_of(value).map(|b| Workload(PhpBytes(Cow::Owned(b))))
+    }
+}
+
+impl Workload<'_> {
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 

@@ -8,7 +8,8 @@ use ext_php_rs::types::Zval;
 use gearman_core::libgearman::LibJob;
 use gearman_core::return_code::{self, SUCCESS};
 
-use crate::convert::{bool_zval, bytes_zval, PhpBytes};
+use crate::args::{Long, Str};
+use crate::convert::{bool_zval, bytes_zval};
 use crate::error::warn;
 
 #[php_class]
@@ -79,38 +80,38 @@ impl GearmanJob {
     }
 
     /// The code the worker reports when the callback returns; outside 0..=53 it is refused.
-    pub fn set_return(&self, gearman_return_t: i64) -> bool {
-        match i32::try_from(gearman_return_t) {
+    pub fn set_return(&self, gearman_return_t: Long) -> bool {
+        match i32::try_from(gearman_return_t.0) {
             Ok(code) if (0..=return_code::MAX_RETURN).contains(&code) => {
                 self.code.set(code);
                 true
             }
             _ => {
-                warn(&format!("Invalid gearman_return_t: {gearman_return_t}"));
+                warn(&format!("Invalid gearman_return_t: {}", gearman_return_t.0));
                 false
             }
         }
     }
 
-    pub fn send_data(&self, data: PhpBytes) -> bool {
+    pub fn send_data(&self, data: Str) -> bool {
         self.send("sendData", |j| j.send_data(data.as_bytes()))
     }
 
-    pub fn send_warning(&self, warning: PhpBytes) -> bool {
+    pub fn send_warning(&self, warning: Str) -> bool {
         self.send("sendWarning", |j| j.send_warning(warning.as_bytes()))
     }
 
-    pub fn send_status(&self, numerator: i64, denominator: i64) -> bool {
-        let n = u64::try_from(numerator).unwrap_or(0);
-        let d = u64::try_from(denominator).unwrap_or(0);
+    pub fn send_status(&self, numerator: Long, denominator: Long) -> bool {
+        let n = u64::try_from(numerator.0).unwrap_or(0);
+        let d = u64::try_from(denominator.0).unwrap_or(0);
         self.send("sendStatus", |j| j.send_status(n, d))
     }
 
-    pub fn send_complete(&self, result: PhpBytes) -> bool {
+    pub fn send_complete(&self, result: Str) -> bool {
         self.send("sendComplete", |j| j.send_complete(result.as_bytes()))
     }
 
-    pub fn send_exception(&self, exception: PhpBytes) -> bool {
+    pub fn send_exception(&self, exception: Str) -> bool {
         self.send("sendException", |j| j.send_exception(exception.as_bytes()))
     }
 

@@ -9,6 +9,7 @@
 // as pecl spells it.
 #![allow(non_snake_case)]
 
+mod args;
 mod client;
 mod constants;
 mod convert;
@@ -51,7 +52,8 @@ pub fn gearman_bugreport() -> &'static str {
 }
 
 #[php_function]
-pub fn gearman_verbose_name(verbose: i64) -> Option<&'static str> {
+pub fn gearman_verbose_name(verbose: args::Long) -> Option<&'static str> {
+    let verbose = verbose.0;
     if verbose < 0 {
         error::warn("Input must be an integer greater than 0.");
         return None;

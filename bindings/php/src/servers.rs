@@ -31,10 +31,10 @@ pub enum ServerArgs {
 }
 
 impl ServerArgs {
-    pub fn one(host: Option<&[u8]>, port: Option<i64>) -> ServerArgs {
+    pub fn one(host: Option<&[u8]>, port: i64) -> ServerArgs {
         ServerArgs::One {
             host: host_text(host),
-            port: port.unwrap_or(0),
+            port,
         }
     }
 

@@ -10,6 +10,7 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendClassObject, Zval};
 use gearman_core::libgearman::{Task, TaskRef};
 
+use crate::args::{Long, Str};
 use crate::convert::{bool_zval, bytes_zval, long_zval, to_long};
 
 /// What the PHP side keeps with each of the model's tasks.
@@ -112,16 +113,16 @@ impl GearmanTask {
     }
 
     /// Streaming workloads are not supported: the whole workload is sent with the submission.
-    pub fn send_workload(&self, data: crate::convert::PhpBytes) -> Zval {
+    pub fn send_workload(&self, data: Str) -> Zval {
         let _ = data;
         crate::error::warn("GearmanTask::sendWorkload(GEARMAN_INVALID_ARGUMENT) streaming workloads are not supported; the workload is sent whole by addTask()");
         bool_zval(false)
     }
 
     /// Copies up to `data_len` bytes of the current data: `[length, data]`.
-    pub fn recv_data(&self, data_len: i64) -> Zval {
+    pub fn recv_data(&self, data_len: Long) -> Zval {
         self.live(|t| {
-            let n = usize::try_from(data_len.max(0))
+            let n = usize::try_from(data_len.0.max(0))
                 .unwrap_or(0)
                 .min(t.data.len());
             crate::convert::array_zval(vec![long_zval(n as i64), bytes_zval(&t.data[..n])])

@@ -12,6 +12,7 @@ use ext_php_rs::types::{ZendClassObject, Zval};
 use gearman_core::libgearman::{LibJob, LibWorker, WorkReply};
 use gearman_core::return_code::{self, SUCCESS};
 
+use crate::args::{Flag, Long, Str};
 use crate::convert::{bool_zval, string_of, PhpBytes};
 use crate::error::{allocation_failure, exception_option_failed, text_zval, warn, warn_last};
 use crate::job::GearmanJob;
@@ -236,21 +237,21 @@ impl GearmanWorker {
             .map_or(0, |m| i64::from(m.options()))
     }
 
-    pub fn set_options(&self, option: i64) -> bool {
+    pub fn set_options(&self, option: Long) -> bool {
         self.model("setOptions")
-            .map(|mut m| m.set_options(option as i32))
+            .map(|mut m| m.set_options(option.0 as i32))
             .is_some()
     }
 
-    pub fn add_options(&self, option: i64) -> bool {
+    pub fn add_options(&self, option: Long) -> bool {
         self.model("addOptions")
-            .map(|mut m| m.add_options(option as i32))
+            .map(|mut m| m.add_options(option.0 as i32))
             .is_some()
     }
 
-    pub fn remove_options(&self, option: i64) -> bool {
+    pub fn remove_options(&self, option: Long) -> bool {
         self.model("removeOptions")
-            .map(|mut m| m.remove_options(option as i32))
+            .map(|mut m| m.remove_options(option.0 as i32))
             .is_some()
     }
 
@@ -260,35 +261,35 @@ impl GearmanWorker {
             .map_or(-1, |m| i64::from(m.timeout()))
     }
 
-    pub fn set_timeout(&self, timeout: i64) -> bool {
+    pub fn set_timeout(&self, timeout: Long) -> bool {
         self.model("setTimeout")
-            .map(|mut m| m.set_timeout(timeout as i32))
+            .map(|mut m| m.set_timeout(timeout.0 as i32))
             .is_some()
     }
 
-    pub fn set_id(&self, id: PhpBytes) -> bool {
+    pub fn set_id(&self, id: Str) -> bool {
         self.outcome("setId", |m| m.set_identifier("setId", id.as_bytes()))
     }
 
-    #[php(optional = host)]
+    #[php(optional = host, defaults(port = 0, setupExceptionHandler = true))]
     pub fn add_server(
         &self,
         host: Option<PhpBytes>,
-        port: Option<i64>,
-        setupExceptionHandler: Option<bool>,
+        port: Long,
+        setupExceptionHandler: Flag,
     ) -> PhpResult<bool> {
-        let args = ServerArgs::one(host.as_ref().map(PhpBytes::as_bytes), port);
-        self.add_servers_then("addServer", args, setupExceptionHandler.unwrap_or(true))
+        let args = ServerArgs::one(host.as_ref().map(PhpBytes::as_bytes), port.0);
+        self.add_servers_then("addServer", args, setupExceptionHandler.0)
     }
 
-    #[php(optional = servers)]
+    #[php(optional = servers, defaults(setupExceptionHandler = true))]
     pub fn add_servers(
         &self,
         servers: Option<PhpBytes>,
-        setupExceptionHandler: Option<bool>,
+        setupExceptionHandler: Flag,
     ) -> PhpResult<bool> {
         let args = ServerArgs::list(servers.as_ref().map(PhpBytes::as_bytes));
-        self.add_servers_then("addServers", args, setupExceptionHandler.unwrap_or(true))
+        self.add_servers_then("addServers", args, setupExceptionHandler.0)
     }
 
     /// Connects to the servers; in blocking mode there is nothing else to wait for.
@@ -296,15 +297,15 @@ impl GearmanWorker {
         self.outcome("wait", |m| m.connect_all("wait"))
     }
 
-    #[php(optional = timeout)]
-    pub fn register(&self, function_name: PhpBytes, timeout: Option<i64>) -> bool {
-        let timeout = timeout.map_or(0, |t| u32::try_from(t.max(0)).unwrap_or(u32::MAX));
+    #[php(defaults(timeout = 0))]
+    pub fn register(&self, function_name: Str, timeout: Long) -> bool {
+        let timeout = u32::try_from(timeout.0.max(0)).unwrap_or(u32::MAX);
         self.outcome("register", |m| {
             m.register("register", function_name.as_bytes(), timeout, None)
         })
     }
 
-    pub fn unregister(&self, function_name: PhpBytes) -> bool {
+    pub fn unregister(&self, function_name: Str) -> bool {
         self.outcome("unregister", |m| {
             m.unregister("unregister", function_name.as_bytes())
         })
@@ -337,13 +338,13 @@ impl GearmanWorker {
         }
     }
 
-    #[php(optional = context)]
+    #[php(optional = context, defaults(timeout = 0))]
     pub fn add_function(
         &self,
-        function_name: PhpBytes,
+        function_name: Str,
         function: &Zval,
         context: Option<&Zval>,
-        timeout: Option<i64>,
+        timeout: Long,
     ) -> bool {
         let call = "addFunction";
         if !function.is_callable() {
@@ -351,7 +352,7 @@ impl GearmanWorker {
             warn(&format!("Function '{shown}' is not a valid callback"));
             return false;
         }
-        let timeout = timeout.map_or(0, |t| u32::try_from(t.max(0)).unwrap_or(u32::MAX));
+        let timeout = u32::try_from(timeout.0.max(0)).unwrap_or(u32::MAX);
         let callback = Rc::new(PhpFunction {
             callback: function.shallow_clone(),
             context: context.map_or_else(Zval::new, Zval::shallow_clone),
@@ -367,7 +368,7 @@ impl GearmanWorker {
         self.work_one()
     }
 
-    pub fn ping(&self, data: PhpBytes) -> bool {
+    pub fn ping(&self, data: Str) -> bool {
         self.outcome("ping", |m| m.echo("ping", data.as_bytes()))
     }
 

@@ -65,6 +65,29 @@ for ext in "${extensions[@]}"; do
     grep -E "^PASS" "$out" | sed 's/ \[.*//' > "$work/$ext-$server.pass-only"
   done
 done
+# Argument coercion (ZPP, weak and strict) of ours and Debian's compared line by line; the
+# differences must be the listed 2.1.0-vs-2.1.5 ones.
+if [[ " ${extensions[*]} " == *" ours "* && " ${extensions[*]} " == *" debian "* ]]; then
+  echo "== argument coercion: ours vs Debian's php-gearman, weak and strict"
+  php -n -d "extension=$ours_ext" "$tests/coercion_types.php" > "$work/types.json"
+  for mode in 0 1; do
+    for ext in ours debian; do
+      [ "$ext" = ours ] && load="$ours_ext" || load="$debian_ext"
+      STRICT=$mode timeout 300 php -n -d "extension=$load" "$tests/coercion.php" "$work/types.json" \
+        2>/dev/null | tr '[:upper:]' '[:lower:]' > "$work/coercion-$ext-$mode.txt"
+    done
+    patterns=$(grep -v '^#' "$tests/coercion-differences.txt")
+    unexplained=$(diff "$work/coercion-ours-$mode.txt" "$work/coercion-debian-$mode.txt" \
+      | grep '^[<>]' | cut -c3- | grep -v -E -f <(echo "$patterns") || true)
+    total=$(wc -l < "$work/coercion-ours-$mode.txt")
+    same=$(comm -12 <(sort "$work/coercion-ours-$mode.txt") <(sort "$work/coercion-debian-$mode.txt") | wc -l)
+    echo "   $([ "$mode" = 1 ] && echo strict || echo weak): $total calls, $same identical, the rest listed 2.1.0 differences"
+    if [ -n "$unexplained" ] || [ "$total" -lt 1000 ]; then
+      echo "   unexplained differences:"; echo "$unexplained" | head -40
+      status=1
+    fi
+  done
+fi
 # What Debian's extension passes on Debian's libgearman, it passes on ours.
 for server in ours debian; do
   if [ -f "$work/debian-$server.pass-only" ] && [ -f "$work/debian-on-ours-$server.pass-only" ]; then
