@@ -5,10 +5,29 @@ import time
 from . import _native
 from .admin_client_handler import LISTING_COMMANDS, GearmanAdminClientCommandHandler, server_command_of
 from .connection_manager import GearmanConnectionManager
-from .errors import GearmanError, InvalidAdminClientState, ProtocolError, ServerUnavailable
-from .protocol import GEARMAN_COMMAND_ECHO_REQ, GEARMAN_COMMAND_TEXT_COMMAND, GEARMAN_SERVER_COMMAND_SHUTDOWN
+from .errors import (  # noqa: F401 - ConnectionError is importable from here in python-gearman
+    ConnectionError,
+    GearmanError,
+    InvalidAdminClientState,
+    ProtocolError,
+    ServerUnavailable,
+)
+from .protocol import (  # noqa: F401 - the command words are importable from here in python-gearman
+    GEARMAN_COMMAND_ECHO_REQ,
+    GEARMAN_COMMAND_TEXT_COMMAND,
+    GEARMAN_SERVER_COMMAND_CANCEL_JOB,
+    GEARMAN_SERVER_COMMAND_GETPID,
+    GEARMAN_SERVER_COMMAND_MAXQUEUE,
+    GEARMAN_SERVER_COMMAND_SHOW_JOBS,
+    GEARMAN_SERVER_COMMAND_SHOW_UNIQUE_JOBS,
+    GEARMAN_SERVER_COMMAND_SHUTDOWN,
+    GEARMAN_SERVER_COMMAND_STATUS,
+    GEARMAN_SERVER_COMMAND_VERSION,
+    GEARMAN_SERVER_COMMAND_WORKERS,
+)
+from .util import unlist  # noqa: F401
 
-ECHO_STRING = b"ping? pong!"
+ECHO_STRING = "ping? pong!"
 DEFAULT_ADMIN_CLIENT_TIMEOUT = 10.0
 
 
@@ -107,10 +126,10 @@ class GearmanAdminClient(GearmanConnectionManager):
         self.establish_admin_connection()
         client = _native.Client([(self.host, self.port)])
         start = time.time()
-        reply = client.echo(ECHO_STRING, self.poll_timeout)
+        reply = client.echo(ECHO_STRING.encode(), self.poll_timeout)
         if reply is None:
             raise InvalidAdminClientState("ping timed out")
-        if reply != ECHO_STRING:
+        if reply != ECHO_STRING.encode():
             raise InvalidAdminClientState("ping reply differs")
         return time.time() - start
 

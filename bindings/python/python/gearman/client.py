@@ -20,11 +20,19 @@ from .constants import (
     PRIORITY_NONE,
 )
 from .encoder import NoopEncoder
-from .errors import ExceededConnectionAttempts, InvalidClientState
+from .errors import (  # noqa: F401 - importable from here in python-gearman
+    ConnectionError,
+    ExceededConnectionAttempts,
+    InvalidClientState,
+    ServerUnavailable,
+)
 from .job import GearmanJob, GearmanJobRequest
 from .util import to_bytes, to_text
 
 log = logging.getLogger("gearman.client")
+
+# python-gearman's default unique size: 16 random bytes, sent as 32 hex digits.
+RANDOM_UNIQUE_BYTES = 16
 
 _PRIORITIES = {PRIORITY_HIGH: 0, PRIORITY_NONE: 1, PRIORITY_LOW: 2}
 
@@ -59,7 +67,7 @@ class GearmanClient(GearmanConnectionManager):
     job_class = GearmanJob
     job_request_class = GearmanJobRequest
 
-    def __init__(self, host_list=None, random_unique_bytes=16):
+    def __init__(self, host_list=None, random_unique_bytes=RANDOM_UNIQUE_BYTES):
         self._requests = {}
         super().__init__(host_list)
         self.random_unique_bytes = random_unique_bytes

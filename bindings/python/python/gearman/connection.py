@@ -14,7 +14,8 @@ import time
 
 from .constants import DEFAULT_GEARMAN_PORT
 from .errors import ConnectionError, ProtocolError, ServerUnavailable
-from .protocol import (
+from .protocol import (  # noqa: F401 - NULL_CHAR is importable from here in python-gearman
+    NULL_CHAR,
     GEARMAN_COMMAND_TEXT_COMMAND,
     GEARMAN_PARAMS_FOR_COMMAND,
     get_command_name,

@@ -14,14 +14,39 @@ import time
 
 from . import io as gearman_io
 from .connection import GearmanConnection
-from .encoder import DataEncoder, NoopEncoder
 from .errors import ConnectionError, GearmanError, ServerUnavailable
 from .job import GearmanJob
-from .util import parse_host, parse_host_list
+from .util import parse_host, parse_host_list, to_bytes
 
 log = logging.getLogger("gearman.connection_manager")
 
 __all__ = ["DataEncoder", "NoopEncoder", "GearmanConnectionManager"]
+
+
+class DataEncoder:
+    """Subclass with both classmethods and set it as a client's or worker's `data_encoder`."""
+
+    @classmethod
+    def encode(cls, encodable_object):
+        raise NotImplementedError
+
+    @classmethod
+    def decode(cls, decodable_string):
+        raise NotImplementedError
+
+
+class NoopEncoder(DataEncoder):
+    """Sends bytes (str is UTF-8 encoded, bytearray and memoryview copied) and hands back bytes."""
+
+    @classmethod
+    def encode(cls, encodable_object):
+        if type(encodable_object) is bytes:
+            return encodable_object
+        return to_bytes(encodable_object)
+
+    @classmethod
+    def decode(cls, decodable_string):
+        return decodable_string
 
 
 class GearmanConnectionManager:

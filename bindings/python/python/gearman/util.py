@@ -5,6 +5,7 @@ import select as _select
 import time
 
 from . import constants
+from .constants import DEFAULT_GEARMAN_PORT  # noqa: F401 - importable from here in python-gearman
 
 
 def parse_host(entry):

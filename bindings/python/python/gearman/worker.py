@@ -14,12 +14,14 @@ import traceback
 from . import _native
 from .connection_manager import GearmanConnectionManager
 from .encoder import NoopEncoder
-from .errors import InvalidWorkerState
+from .errors import ConnectionError, InvalidWorkerState  # noqa: F401 - importable from here in python-gearman
 from .job import GearmanJob
 from .util import to_bytes, to_text
 from .worker_handler import GearmanWorkerCommandHandler
 
 log = logging.getLogger("gearman.worker")
+
+POLL_TIMEOUT_IN_SECONDS = 60.0
 
 
 class GearmanWorker(GearmanConnectionManager):
@@ -95,7 +97,7 @@ class GearmanWorker(GearmanConnectionManager):
 
     # --- the work loop --------------------------------------------------------------------------
 
-    def work(self, poll_timeout=60.0):
+    def work(self, poll_timeout=POLL_TIMEOUT_IN_SECONDS):
         """Handles jobs until after_poll (or after_job) returns False."""
         continue_working = self.after_poll(False)
         while continue_working:
