@@ -8,7 +8,24 @@
 
 import logging
 
-from . import constants, errors
+from . import (
+    admin_client,
+    admin_client_handler,
+    client,
+    client_handler,
+    command_handler,
+    compat,
+    connection,
+    connection_manager,
+    constants,
+    errors,
+    io,
+    job,
+    protocol,
+    util,
+    worker,
+    worker_handler,
+)
 from .admin_client import GearmanAdminClient
 from .client import GearmanClient
 from .constants import (
@@ -23,6 +40,7 @@ from .constants import (
 )
 from .encoder import DataEncoder, NoopEncoder
 from .job import GearmanJob, GearmanJobRequest
+from .version import __version__
 from .worker import GearmanWorker
 
 logging.getLogger("gearman").addHandler(logging.NullHandler())
@@ -32,4 +50,5 @@ __all__ = [
     "DataEncoder", "NoopEncoder", "constants", "errors",
     "PRIORITY_NONE", "PRIORITY_LOW", "PRIORITY_HIGH",
     "JOB_UNKNOWN", "JOB_PENDING", "JOB_CREATED", "JOB_FAILED", "JOB_COMPLETE",
+    "__version__",
 ]

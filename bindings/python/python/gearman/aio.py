@@ -22,7 +22,7 @@ from . import _native
 from .client import GearmanClient
 from .constants import PRIORITY_NONE
 from .errors import InvalidClientState, InvalidWorkerState
-from .util import parse_host_list, to_bytes, to_text
+from .util import to_bytes
 from .worker import GearmanWorker
 
 log = logging.getLogger("gearman.aio")
@@ -33,11 +33,8 @@ class Client(GearmanClient):
     submit_multiple_requests, get_job_status. Requests, encoders and failure reporting are
     GearmanClient's."""
 
-    def __init__(self, host_list=None, random_unique_bytes=16):
-        self._servers = parse_host_list(host_list)
-        self.random_unique_bytes = random_unique_bytes
-        self._native = _native.AsyncClient(self._servers)
-        self._requests = {}
+    def _new_native(self):
+        return _native.AsyncClient(self._servers)
 
     async def submit_job(self, task, data, unique=None, priority=PRIORITY_NONE, background=False,
                          wait_until_complete=True, max_retries=0, poll_timeout=None):
@@ -87,7 +84,7 @@ class Client(GearmanClient):
 
     def shutdown(self):
         self._requests.clear()
-        self._native = _native.AsyncClient(self._servers)
+        self._native = self._new_native()
 
 
 class Worker(GearmanWorker):
@@ -95,11 +92,11 @@ class Worker(GearmanWorker):
     plain or coroutine functions and run on the event loop; `send_job_*` are coroutines."""
 
     def __init__(self, host_list=None):
-        self._servers = parse_host_list(host_list)
-        self._native = _native.AsyncWorker(self._servers)
-        self.worker_abilities = {}
-        self.worker_client_id = None
         self._stop = False
+        super().__init__(host_list)
+
+    def _new_native(self):
+        return _native.AsyncWorker(self._servers)
 
     def stop(self):
         """Ends `work()` after the current poll (at most `poll_timeout` later)."""
@@ -115,14 +112,14 @@ class Worker(GearmanWorker):
                 continue_working = self.after_poll(False) and not self._stop
                 continue
             token, handle, task, unique, data = grabbed
-            job = self.job_class(None, handle, to_text(task), to_text(unique), self.data_encoder.decode(data))
+            job = self.job_class(self._job_connection, handle, task, unique, self.data_encoder.decode(data))
             job._token = token
             await self._execute(job)
             continue_working = self.after_poll(True) and self.after_job() and not self._stop
 
     async def _execute(self, job):
         try:
-            callback = self.worker_abilities[job.task]
+            callback = self.worker_abilities[to_bytes(job.task, "task")]
             result = callback(self, job)
             if inspect.isawaitable(result):
                 result = await result

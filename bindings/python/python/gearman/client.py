@@ -3,9 +3,12 @@
 import itertools
 import logging
 import os
+import random
 import time
 
 from . import _native
+from .client_handler import GearmanClientCommandHandler
+from .connection_manager import GearmanConnectionManager
 from .constants import (
     JOB_COMPLETE,
     JOB_CREATED,
@@ -17,11 +20,19 @@ from .constants import (
     PRIORITY_NONE,
 )
 from .encoder import NoopEncoder
-from .errors import ExceededConnectionAttempts, InvalidClientState
+from .errors import (  # noqa: F401 - importable from here in python-gearman
+    ConnectionError,
+    ExceededConnectionAttempts,
+    InvalidClientState,
+    ServerUnavailable,
+)
 from .job import GearmanJob, GearmanJobRequest
-from .util import parse_host_list, to_bytes, to_text
+from .util import to_bytes, to_text
 
 log = logging.getLogger("gearman.client")
+
+# python-gearman's default unique size: 16 random bytes, sent as 32 hex digits.
+RANDOM_UNIQUE_BYTES = 16
 
 _PRIORITIES = {PRIORITY_HIGH: 0, PRIORITY_NONE: 1, PRIORITY_LOW: 2}
 
@@ -48,18 +59,37 @@ class _UniqueGenerator:
 _uniques = _UniqueGenerator()
 
 
-class GearmanClient:
+class GearmanClient(GearmanConnectionManager):
     """Submits jobs. Failures are reported on the returned requests, not raised."""
 
+    command_handler_class = GearmanClientCommandHandler
     data_encoder = NoopEncoder
     job_class = GearmanJob
     job_request_class = GearmanJobRequest
 
-    def __init__(self, host_list=None, random_unique_bytes=16):
-        self._servers = parse_host_list(host_list)
-        self.random_unique_bytes = random_unique_bytes
-        self._native = _native.Client(self._servers)
+    def __init__(self, host_list=None, random_unique_bytes=RANDOM_UNIQUE_BYTES):
         self._requests = {}
+        super().__init__(host_list)
+        self.random_unique_bytes = random_unique_bytes
+        self._native = self._new_native()
+
+    def _new_native(self):
+        return _native.Client(self._servers)
+
+    def add_connection(self, hostport_tuple):
+        """Adds a server; gearman-core's client is remade with it, so no request may be in flight."""
+        if self._requests:
+            raise InvalidClientState("cannot add a server while requests are in flight")
+        connection = super().add_connection(hostport_tuple)
+        if hasattr(self, "_native"):
+            self._native = self._new_native()
+        return connection
+
+    def _connection(self):
+        """The GearmanConnection jobs are bound to: gearman-core picks among several servers and
+        fails over, so with more than one this is one of them at random."""
+        connections = self.connection_list
+        return connections[0] if len(connections) == 1 else random.choice(connections)
 
     # --- submission -----------------------------------------------------------------------------
 
@@ -145,8 +175,7 @@ class GearmanClient:
         task = info.get("task")
         if task is None or "data" not in info:
             raise ValueError("each job needs 'task' and 'data'")
-        task = to_text(task)
-        if not task:
+        if not to_text(task):
             raise ValueError("task name is empty")
         unique = info.get("unique")
         if unique is None:
@@ -154,7 +183,7 @@ class GearmanClient:
         priority = info.get("priority", PRIORITY_NONE)
         if priority not in _PRIORITIES:
             raise ValueError("priority must be PRIORITY_NONE, PRIORITY_LOW or PRIORITY_HIGH")
-        job = self.job_class(None, None, task, unique, info["data"])
+        job = self.job_class(self._connection(), None, task, unique, info["data"])
         return self.job_request_class(job, initial_priority=priority, background=background,
                                       max_attempts=max_retries + 1)
 
@@ -194,11 +223,10 @@ class GearmanClient:
         while not all(done(r) for r in requests):
             event = self._native.next_event(self._left(deadline))
             if event is None:
-                for request in requests:
-                    if not done(request):
-                        request.timed_out = True
                 break
             self._handle(event)
+        for request in requests:
+            request.timed_out = not done(request)
         return requests
 
     def wait_until_jobs_accepted(self, job_requests, poll_timeout=None):
@@ -240,21 +268,76 @@ class GearmanClient:
             request.error = value
             request.state = JOB_FAILED
             log.warning("job %s failed: %s", request.job.task, value)
+            self.on_gearman_error(extra, value)
         if kind in ("complete", "queued", "fail", "exception", "error"):
             self._requests.pop(job_id, None)
 
     # --- status ---------------------------------------------------------------------------------
 
-    def get_job_status(self, job_request, poll_timeout=None):
-        return self.get_job_statuses([job_request], poll_timeout=poll_timeout)[0]
+    def get_job_status(self, current_request=None, poll_timeout=None, *, job_request=None):
+        """GET_STATUS for one request; `job_request=` is this module's earlier name for it."""
+        if current_request is None:
+            current_request = job_request
+        if current_request is None:
+            raise TypeError("get_job_status() needs current_request")
+        return self.get_job_statuses([current_request], poll_timeout=poll_timeout)[0]
 
     def get_job_statuses(self, job_requests, poll_timeout=None):
         for request in job_requests:
             if request.job.handle is None:
                 raise InvalidClientState("the job has no handle yet")
-            self._status(request, self._native.job_status(to_bytes(request.job.handle), poll_timeout))
+            request.status["last_time_received"] = request.status.get("time_received")
+        return self.wait_until_job_statuses_received(job_requests, poll_timeout=poll_timeout)
+
+    def wait_until_job_statuses_received(self, job_requests, poll_timeout=None):
+        """Fetches STATUS_RES for each request whose status has not changed since
+        get_job_statuses asked; `timed_out` says which did not arrive within poll_timeout."""
+        deadline = None if poll_timeout is None else time.monotonic() + poll_timeout
+        for request in job_requests:
+            status = request.status
+            if status and status.get("time_received") != status.get("last_time_received"):
+                request.timed_out = False
+                continue
+            reply = self._native.job_status(to_bytes(request.job.handle), self._left(deadline))
+            self._status(request, reply)
+            request.timed_out = reply is None
         return job_requests
 
+    # --- python-gearman's connection-manager surface, on gearman-core ---------------------------
+
+    def establish_request_connection(self, current_request):
+        """The connection `current_request` is bound to (gearman-core chooses and fails over)."""
+        if current_request.job.connection is None:
+            current_request.job.connection = self._connection()
+        return current_request.job.connection
+
+    def send_job_request(self, current_request):
+        """Submits one request without waiting (counts an attempt; ExceededConnectionAttempts
+        past max_retries)."""
+        self.establish_request_connection(current_request)
+        self._send(current_request)
+        self._native.flush()
+        current_request.timed_out = False
+        return current_request
+
+    def poll_connections_until_stopped(self, submitted_connections, callback_fxn, timeout=None):
+        """Handles gearman-core's events for the in-flight requests, calling
+        callback_fxn(any_activity) first and after each one, until it returns False (False is
+        returned) or `timeout` runs out (True, as python-gearman). Connections established with
+        establish_connection are polled as in python-gearman instead."""
+        if any(c.connected for c in submitted_connections):
+            return super().poll_connections_until_stopped(submitted_connections, callback_fxn, timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        callback_ok = callback_fxn(False)
+        while callback_ok:
+            event = self._native.next_event(self._left(deadline))
+            if event is None:
+                return True
+            self._handle(event)
+            callback_ok = callback_fxn(True)
+        return False
+
     def shutdown(self):
+        super().shutdown()
         self._requests.clear()
-        self._native = _native.Client(self._servers)
+        self._native = self._new_native()

@@ -39,6 +39,12 @@ class GearmanJobRequest:
         self.state = JOB_UNKNOWN
         self.timed_out = False
 
+    def reset(self):
+        """Back to the state of a new request, with no connection or handle."""
+        self.initialize_request()
+        self.connection = None
+        self.handle = None
+
     @property
     def job(self):
         return self.gearman_job
