@@ -330,12 +330,14 @@ impl GearmanClient {
         }
     }
 
-    /// OPTION_REQ `exceptions` to every server now (pecl's exception handler set-up).
-    fn send_exceptions_option(&self, call: &str) -> PhpResult<bool> {
+    /// OPTION_REQ `exceptions` to every server now (pecl's exception handler set-up). Without
+    /// servers the option waits for them, unless `require_servers` (then it throws, as pecl's
+    /// `enableExceptionHandler()` does).
+    fn send_exceptions_option(&self, call: &str, require_servers: bool) -> PhpResult<bool> {
         let Some(mut model) = self.model(call) else {
             return Ok(false);
         };
-        if model.servers().is_empty() {
+        if model.servers().is_empty() && !require_servers {
             model.core.inner_mut().options_mut().exceptions = true;
             return Ok(true);
         }
@@ -363,7 +365,7 @@ impl GearmanClient {
             }
         }
         if setup_exception_handler {
-            return self.send_exceptions_option(call);
+            return self.send_exceptions_option(call, false);
         }
         Ok(true)
     }
@@ -719,7 +721,7 @@ impl GearmanClient {
         if !self.set_callback(Callback::Exception, function) {
             return Ok(false);
         }
-        self.send_exceptions_option("setExceptionCallback")
+        self.send_exceptions_option("setExceptionCallback", false)
     }
 
     pub fn set_fail_callback(&self, function: &Zval) -> bool {
@@ -751,6 +753,6 @@ impl GearmanClient {
     }
 
     pub fn enable_exception_handler(&self) -> PhpResult<bool> {
-        self.send_exceptions_option("enableExceptionHandler")
+        self.send_exceptions_option("enableExceptionHandler", true)
     }
 }

@@ -329,9 +329,11 @@ impl<U> LibClient<U> {
         status.map_err(|e| self.last.record(call, &e))
     }
 
-    /// ECHO_REQ; the reply must be the same bytes.
+    /// ECHO_REQ; the reply must be the same bytes. An empty payload is refused, as libgearman
+    /// refuses it.
     pub fn echo(&mut self, call: &str, data: &[u8]) -> Result<(), i32> {
         self.check_servers(call)?;
+        super::check_echo_payload(&mut self.last, call, data)?;
         match self.core.echo(data) {
             Ok(reply) if reply[..] == *data => Ok(()),
             Ok(_) => Err(self

@@ -78,6 +78,18 @@ pub(crate) fn resolve_servers(
     (resolved, Ok(()))
 }
 
+/// libgearman refuses to echo nothing.
+pub(crate) fn check_echo_payload(last: &mut LastError, call: &str, data: &[u8]) -> Result<(), i32> {
+    if data.is_empty() {
+        return Err(last.set(
+            crate::return_code::INVALID_ARGUMENT,
+            call,
+            "workload_size was 0",
+        ));
+    }
+    Ok(())
+}
+
 /// NO_SERVERS recorded on `last` when there are none.
 pub(crate) fn check_servers(
     last: &mut LastError,

@@ -108,7 +108,8 @@ impl<U> Task<U> {
                 c_string(r.unique.as_deref().unwrap_or_default()),
                 CString::default(),
             ),
-            TaskKind::Status => (CString::default(), CString::default(), c_string(key)),
+            // libgearman reports a status task's handle as its function name too.
+            TaskKind::Status => (c_string(key), CString::default(), c_string(key)),
             TaskKind::StatusUnique => (CString::default(), c_string(key), CString::default()),
         };
         Task {

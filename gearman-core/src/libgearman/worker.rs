@@ -424,6 +424,7 @@ impl<F: Clone> LibWorker<F> {
     /// ECHO_REQ to the first server; the reply must be the same bytes.
     pub fn echo(&mut self, call: &str, data: &[u8]) -> Result<(), i32> {
         self.check_servers(call)?;
+        super::check_echo_payload(&mut self.last, call, data)?;
         self.apply_flags();
         let echoed = self.core.borrow_mut().echo(data);
         match echoed {
