@@ -463,6 +463,9 @@ fn admin_commands_byte_exact() {
     let mut w = Raw::connect(server.port);
     w.send(T::SetClientId, &[b"wid"]);
     w.send(T::CanDo, &[b"fa"]);
+    // The server reads connections in any order: a round trip makes the registration land first.
+    w.send(T::EchoReq, &[b"sync"]);
+    w.expect(T::EchoRes, &[b"sync"]);
     let h = a.submit(T::SubmitJobHighBg, "fa", "ua", b"1");
     a.submit(T::SubmitJobLowBg, "fb", "", b"2");
     assert_eq!(a.admin("status\r\n", true), "fa\t1\t0\t1\nfb\t1\t0\t0\n.\n");
