@@ -8,7 +8,7 @@ use std::rc::Rc;
 use bytes::Bytes;
 use gearman_core::libgearman::client::{execute as execute_task, run_tasks};
 use gearman_core::libgearman::options::CLIENT_ALLOCATED;
-use gearman_core::libgearman::{Callback, LibClient, TaskEvents, TaskKind, TaskRef};
+use gearman_core::libgearman::{Callback, LibClient, ServerList, TaskEvents, TaskKind, TaskRef};
 use gearman_core::return_code as rc;
 use gearman_core::{JobRequest, JobStatus, Priority};
 

@@ -7,7 +7,7 @@ use std::ptr;
 use std::rc::Rc;
 
 use gearman_core::libgearman::options::WORKER_ALLOCATED;
-use gearman_core::libgearman::{LibJob, LibWorker, WorkReply};
+use gearman_core::libgearman::{LibJob, LibWorker, ServerList, WorkReply};
 use gearman_core::return_code as rc;
 
 use crate::allocator::Allocator;

@@ -19,7 +19,7 @@ use crate::args::{Flag, Long, Str};
 use crate::convert::Workload;
 use crate::convert::{array_zval, bool_zval, bytes_zval, long_zval, to_long, PhpBytes};
 use crate::error::{allocation_failure, exception_option_failed, text_zval, warn, warn_last};
-use crate::servers::{AddServers, ServerArgs};
+use crate::servers::{self, ServerArgs};
 use crate::task::{new_task_object, task_of, PhpTask};
 
 const CALLBACKS: usize = 8;
@@ -359,7 +359,7 @@ impl GearmanClient {
             let Some(mut model) = self.model(call) else {
                 return Ok(false);
             };
-            if model.add(call, &args).is_err() {
+            if servers::add(&mut *model, call, &args).is_err() {
                 warn_last(&model.last);
                 return Ok(false);
             }

@@ -3,7 +3,7 @@
 //! or localhost. gearman-core's libgearman model applies libgearman's rules and resolves names
 //! at once, so a bad host is reported by the call that added it.
 
-use gearman_core::libgearman::{LastError, LibClient, LibWorker};
+use gearman_core::libgearman::ServerList;
 use gearman_core::return_code::GETADDRINFO;
 use gearman_core::server_list;
 
@@ -43,44 +43,14 @@ impl ServerArgs {
     }
 }
 
-/// The libgearman objects servers are added to: clients and workers.
-pub trait AddServers {
-    fn add_server(&mut self, call: &str, host: &str, port: u16) -> Result<(), i32>;
-    fn add_servers(&mut self, call: &str, list: &str) -> Result<(), i32>;
-    fn last_error(&mut self) -> &mut LastError;
-
-    /// Adds what the call was given; a port outside `in_port_t` is a GETADDRINFO failure.
-    fn add(&mut self, call: &str, args: &ServerArgs) -> Result<(), i32> {
-        match args {
-            ServerArgs::One { host, port } => match port_of(*port) {
-                Ok(port) => self.add_server(call, host, port),
-                Err(detail) => Err(self.last_error().set(GETADDRINFO, call, &detail)),
-            },
-            ServerArgs::List(list) => self.add_servers(call, list),
-        }
-    }
-}
-
-impl<U> AddServers for LibClient<U> {
-    fn add_server(&mut self, call: &str, host: &str, port: u16) -> Result<(), i32> {
-        LibClient::add_server(self, call, host, port)
-    }
-    fn add_servers(&mut self, call: &str, list: &str) -> Result<(), i32> {
-        LibClient::add_servers(self, call, list)
-    }
-    fn last_error(&mut self) -> &mut LastError {
-        &mut self.last
-    }
-}
-
-impl<F: Clone> AddServers for LibWorker<F> {
-    fn add_server(&mut self, call: &str, host: &str, port: u16) -> Result<(), i32> {
-        LibWorker::add_server(self, call, host, port)
-    }
-    fn add_servers(&mut self, call: &str, list: &str) -> Result<(), i32> {
-        LibWorker::add_servers(self, call, list)
-    }
-    fn last_error(&mut self) -> &mut LastError {
-        &mut self.last
+/// Adds what `addServer()` / `addServers()` were given to a client or worker; a port outside
+/// `in_port_t` is a GETADDRINFO failure.
+pub fn add(model: &mut impl ServerList, call: &str, args: &ServerArgs) -> Result<(), i32> {
+    match args {
+        ServerArgs::One { host, port } => match port_of(*port) {
+            Ok(port) => model.add_server(call, host, port),
+            Err(detail) => Err(model.last_error().set(GETADDRINFO, call, &detail)),
+        },
+        ServerArgs::List(list) => model.add_servers(call, list),
     }
 }

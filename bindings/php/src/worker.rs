@@ -16,7 +16,7 @@ use crate::args::{Flag, Long, Str};
 use crate::convert::{bool_zval, string_of, PhpBytes};
 use crate::error::{allocation_failure, exception_option_failed, text_zval, warn, warn_last};
 use crate::job::GearmanJob;
-use crate::servers::{AddServers, ServerArgs};
+use crate::servers::{self, ServerArgs};
 
 /// What the client of a job whose callback threw sees, as with pecl.
 const THROWN_EXCEPTION_TEXT: &[u8] = b"Unable to add worker function";
@@ -115,7 +115,7 @@ impl GearmanWorker {
             let Some(mut model) = self.model(call) else {
                 return Ok(false);
             };
-            if model.add(call, &args).is_err() {
+            if servers::add(&mut *model, call, &args).is_err() {
                 warn_last(&model.last);
                 return Ok(false);
             }

@@ -14,13 +14,13 @@ use hashbrown::HashMap;
 use super::last_error::LastError;
 use super::options::ClientFlags;
 use super::task::{c_string, Task, TaskKind, TaskRef, TaskState};
+use super::ServerList;
 use crate::blocking::BlockingClient;
 use crate::client::{ClientOptions, Event, JobEvent, JobId};
 use crate::connection::ServerAddr;
 use crate::error::Error;
 use crate::job::{JobRequest, JobStatus, Outcome};
 use crate::return_code::{self as rc, SUCCESS};
-use crate::server_list;
 
 /// The task callbacks, in libgearman's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,34 +118,6 @@ impl<U> LibClient<U> {
     }
 
     // --- servers -------------------------------------------------------------------------
-
-    fn push_server(&mut self, addr: ServerAddr) {
-        self.core.add_server(addr.clone());
-        self.servers.push(addr);
-    }
-
-    /// Adds one server (empty host: localhost; port 0: 4730), resolving it now.
-    pub fn add_server(&mut self, call: &str, host: &str, port: u16) -> Result<(), i32> {
-        let addr = super::resolve_server(&mut self.last, call, host, port)?;
-        self.push_server(addr);
-        Ok(())
-    }
-
-    /// Adds `"h1:p1,h2"`; servers before a bad entry stay added, as in libgearman.
-    pub fn add_servers(&mut self, call: &str, list: &str) -> Result<(), i32> {
-        let (resolved, outcome) = super::resolve_servers(&mut self.last, call, list);
-        for addr in resolved {
-            self.push_server(addr);
-        }
-        outcome
-    }
-
-    /// Adds the servers `GEARMAN_SERVERS` names, if set (libgearman does at create time).
-    pub fn add_servers_from_env(&mut self) {
-        if let Some(list) = server_list::from_env() {
-            let _ = self.add_servers("gearman_client_create", &list);
-        }
-    }
 
     pub fn remove_servers(&mut self) {
         self.core.inner_mut().remove_servers();
@@ -609,6 +581,19 @@ impl<U> LibClient<U> {
                 Err(code)
             }
         }
+    }
+}
+
+impl<U> ServerList for LibClient<U> {
+    const CREATE_CALL: &'static str = "gearman_client_create";
+
+    fn push_server(&mut self, addr: ServerAddr) {
+        self.core.add_server(addr.clone());
+        self.servers.push(addr);
+    }
+
+    fn last_error(&mut self) -> &mut LastError {
+        &mut self.last
     }
 }
 

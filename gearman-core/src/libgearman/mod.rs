@@ -43,39 +43,44 @@ pub fn verbose_name(level: i64) -> &'static CStr {
     }
 }
 
-/// libgearman's `add_server`: the address resolved now, or GETADDRINFO recorded on `last`.
-pub(crate) fn resolve_server(
-    last: &mut LastError,
-    call: &str,
-    host: &str,
-    port: u16,
-) -> Result<crate::ServerAddr, i32> {
-    crate::server_list::resolve(host, port)
-        .map_err(|detail| last.set(crate::return_code::GETADDRINFO, call, &detail))
-}
+/// The servers of a libgearman client or worker, added under libgearman's rules: names
+/// resolved when added (GETADDRINFO on failure), `"h1:p1,h2"` lists whose entries before a bad
+/// one stay added, and the `GEARMAN_SERVERS` default at create time.
+pub trait ServerList {
+    /// Adds a resolved server to the object and its connection.
+    fn push_server(&mut self, addr: crate::ServerAddr);
+    /// Where failures are recorded.
+    fn last_error(&mut self) -> &mut LastError;
+    /// The call name `add_servers_from_env` reports under.
+    const CREATE_CALL: &'static str;
 
-/// libgearman's `add_servers`: the addresses resolved before the first bad entry (libgearman
-/// keeps those), and the outcome.
-pub(crate) fn resolve_servers(
-    last: &mut LastError,
-    call: &str,
-    list: &str,
-) -> (Vec<crate::ServerAddr>, Result<(), i32>) {
-    let entries = match crate::server_list::split_list(list) {
-        Ok(entries) => entries,
-        Err(detail) => {
-            let code = last.set(crate::return_code::INVALID_ARGUMENT, call, &detail);
-            return (Vec::new(), Err(code));
-        }
-    };
-    let mut resolved = Vec::with_capacity(entries.len());
-    for (host, port) in entries {
-        match resolve_server(last, call, host, port) {
-            Ok(addr) => resolved.push(addr),
-            Err(code) => return (resolved, Err(code)),
+    /// Adds one server (empty host: localhost; port 0: 4730), resolving it now.
+    fn add_server(&mut self, call: &str, host: &str, port: u16) -> Result<(), i32> {
+        let addr = crate::server_list::resolve(host, port).map_err(|detail| {
+            self.last_error()
+                .set(crate::return_code::GETADDRINFO, call, &detail)
+        })?;
+        self.push_server(addr);
+        Ok(())
+    }
+
+    /// Adds `"h1:p1,h2"`; servers before a bad entry stay added, as in libgearman.
+    fn add_servers(&mut self, call: &str, list: &str) -> Result<(), i32> {
+        let entries = crate::server_list::split_list(list).map_err(|detail| {
+            self.last_error()
+                .set(crate::return_code::INVALID_ARGUMENT, call, &detail)
+        })?;
+        entries
+            .into_iter()
+            .try_for_each(|(host, port)| self.add_server(call, host, port))
+    }
+
+    /// Adds the servers `GEARMAN_SERVERS` names, if set (libgearman does at create time).
+    fn add_servers_from_env(&mut self) {
+        if let Some(list) = crate::server_list::from_env() {
+            let _ = self.add_servers(Self::CREATE_CALL, &list);
         }
     }
-    (resolved, Ok(()))
 }
 
 /// libgearman refuses to echo nothing.

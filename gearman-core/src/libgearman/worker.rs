@@ -16,11 +16,11 @@ use hashbrown::HashMap;
 use super::last_error::LastError;
 use super::options::{GrabCommand, WorkerFlags, WorkerSideEffects};
 use super::task::c_string;
+use super::ServerList;
 use crate::blocking::BlockingWorker;
 use crate::connection::ServerAddr;
 use crate::error::Error;
 use crate::return_code::{self as rc, SUCCESS};
-use crate::server_list;
 use crate::worker::{AssignedJob, GrabMode, WorkerOptions};
 
 /// What a function's callback answered.
@@ -117,34 +117,6 @@ impl<F: Clone> LibWorker<F> {
     }
 
     // --- servers -------------------------------------------------------------------------
-
-    fn push_server(&mut self, addr: ServerAddr) {
-        self.core.borrow_mut().add_server(addr.clone());
-        self.servers.push(addr);
-    }
-
-    /// Adds one server (empty host: localhost; port 0: 4730), resolving it now.
-    pub fn add_server(&mut self, call: &str, host: &str, port: u16) -> Result<(), i32> {
-        let addr = super::resolve_server(&mut self.last, call, host, port)?;
-        self.push_server(addr);
-        Ok(())
-    }
-
-    /// Adds `"h1:p1,h2"`; servers before a bad entry stay added, as in libgearman.
-    pub fn add_servers(&mut self, call: &str, list: &str) -> Result<(), i32> {
-        let (resolved, outcome) = super::resolve_servers(&mut self.last, call, list);
-        for addr in resolved {
-            self.push_server(addr);
-        }
-        outcome
-    }
-
-    /// Adds the servers `GEARMAN_SERVERS` names, if set (libgearman does at create time).
-    pub fn add_servers_from_env(&mut self) {
-        if let Some(list) = server_list::from_env() {
-            let _ = self.add_servers("gearman_worker_create", &list);
-        }
-    }
 
     pub fn remove_servers(&mut self) {
         self.core.borrow_mut().inner_mut().remove_servers();
@@ -440,6 +412,19 @@ impl<F: Clone> LibWorker<F> {
     pub fn connect_all(&mut self, call: &str) -> Result<(), i32> {
         let connected = self.core.borrow_mut().connect_all();
         connected.map_err(|e| self.last.record(call, &e))
+    }
+}
+
+impl<F: Clone> ServerList for LibWorker<F> {
+    const CREATE_CALL: &'static str = "gearman_worker_create";
+
+    fn push_server(&mut self, addr: ServerAddr) {
+        self.core.borrow_mut().add_server(addr.clone());
+        self.servers.push(addr);
+    }
+
+    fn last_error(&mut self) -> &mut LastError {
+        &mut self.last
     }
 }
 
