@@ -7,5 +7,6 @@ if [ ! -x target/pyenv/bin/maturin ]; then
   python3 -m venv target/pyenv
   target/pyenv/bin/pip install -q "maturin>=1.9,<2" pytest
 fi
-# --no-build-isolation: use the maturin above instead of downloading one per build.
-PATH="$PWD/target/pyenv/bin:$PATH" target/pyenv/bin/pip install -q --no-build-isolation ./bindings/python
+# --no-build-isolation: use the maturin above instead of downloading one per build;
+# --force-reinstall: an unchanged version number must not keep an older build installed.
+PATH="$PWD/target/pyenv/bin:$PATH" target/pyenv/bin/pip install -q --no-build-isolation --force-reinstall --no-deps ./bindings/python
