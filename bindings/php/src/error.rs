@@ -2,30 +2,69 @@
 //! [`LastError`]), E_WARNINGs for failures, and the final `GearmanException` for the two cases
 //! pecl throws.
 
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use ext_php_rs::builders::{ClassBuilder, ClassProperty};
+use ext_php_rs::convert::IntoZval;
 use ext_php_rs::error::php_error;
 use ext_php_rs::exception::PhpException;
-use ext_php_rs::flags::ClassFlags;
-use ext_php_rs::flags::ErrorType;
-use ext_php_rs::prelude::*;
+use ext_php_rs::flags::{ClassFlags, ErrorType, PropertyFlags};
 use ext_php_rs::types::Zval;
-use ext_php_rs::zend::ce;
+use ext_php_rs::zend::{ce, ClassEntry};
 use gearman_core::libgearman::LastError;
 
-#[php_class]
-#[php(name = "GearmanException")]
-#[php(extends(ce = ce::exception, stub = "\\Exception"))]
-#[php(flags = ClassFlags::Final)]
-#[derive(Default)]
-pub struct GearmanException;
+/// `GearmanException`'s class entry, registered at module start-up.
+static EXCEPTION_CLASS: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
+
+/// MINIT: registers `final class GearmanException extends Exception { public $code = 0; }` as a
+/// plain engine class, as pecl does: constructible from PHP with Exception's constructor, and
+/// with the file, line and trace of the PHP call that raised it.
+pub extern "C" fn register_exception(_type: i32, _module: i32) -> i32 {
+    let code = ClassProperty {
+        name: "code".into(),
+        flags: PropertyFlags::Public,
+        default: Some(Box::new(|| 0i64.into_zval(false))),
+        docs: &[],
+        ty: None,
+        nullable: false,
+        readonly: false,
+        default_stub: Some("0".into()),
+    };
+    let registered = ClassBuilder::new("GearmanException")
+        .extends((ce::exception, "\\Exception"))
+        .flags(ClassFlags::Final)
+        .property(code)
+        .registration(|class, tables| {
+            EXCEPTION_CLASS.store(class, Ordering::Release);
+            // No methods: the tables hold nothing the engine uses, but keep them as the
+            // engine might.
+            std::mem::forget(tables);
+        })
+        .register();
+    match registered {
+        Ok(()) => 0,
+        Err(_) => -1,
+    }
+}
+
+/// The class to throw; Exception itself if start-up has not registered ours.
+fn exception_class() -> &'static ClassEntry {
+    // SAFETY: set once at module start-up to a class entry the engine keeps for the process.
+    unsafe { EXCEPTION_CLASS.load(Ordering::Acquire).as_ref() }.unwrap_or_else(ce::exception)
+}
 
 /// The one message pecl throws from `addServer()` and friends when the server cannot be reached.
 pub fn exception_option_failed() -> PhpException {
-    PhpException::from_class::<GearmanException>("Failed to set exception option".into())
+    PhpException::new(
+        "Failed to set exception option".into(),
+        0,
+        exception_class(),
+    )
 }
 
-/// Thrown by constructors when the I/O runtime cannot be created.
+/// Thrown by constructors when the client or worker cannot be created.
 pub fn allocation_failure() -> PhpException {
-    PhpException::from_class::<GearmanException>("Memory allocation failure".into())
+    PhpException::new("Memory allocation failure".into(), 0, exception_class())
 }
 
 pub fn warn(message: &str) {

@@ -27,7 +27,6 @@ use ext_php_rs::zend::ModuleEntry;
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 
 pub use client::GearmanClient;
-pub use error::GearmanException;
 pub use job::GearmanJob;
 pub use task::GearmanTask;
 pub use worker::GearmanWorker;
@@ -108,7 +107,6 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     let mut module = module
         .name("gearman")
         .version(PECL_VERSION)
-        .class::<GearmanException>()
         .class::<GearmanClient>()
         .class::<GearmanWorker>()
         .class::<GearmanJob>()
@@ -123,6 +121,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
             constants::DEFAULT_TCP_HOST.1,
             &[],
         ))
+        .startup_function(error::register_exception)
         .info_function(module_info)
         .request_startup_function(allow_serialization);
     let integers = constants::INTEGERS_BEFORE
