@@ -25,6 +25,13 @@ pub struct BlockingClient {
     client: Client,
 }
 
+/// A blocking facade over a client (infallible: nothing is started).
+impl From<Client> for BlockingClient {
+    fn from(client: Client) -> BlockingClient {
+        BlockingClient { client }
+    }
+}
+
 impl BlockingClient {
     pub fn new(options: ClientOptions) -> Result<BlockingClient, Error> {
         Ok(BlockingClient {
@@ -159,6 +166,13 @@ pub struct BlockingWorker {
 }
 
 impl BlockingWorker {
+    /// A blocking facade over a new worker (infallible: nothing is started).
+    pub fn with_options(options: WorkerOptions) -> BlockingWorker {
+        BlockingWorker {
+            worker: Worker::new(options),
+        }
+    }
+
     pub fn new(options: WorkerOptions) -> Result<BlockingWorker, Error> {
         Ok(BlockingWorker {
             worker: Worker::new(options),

@@ -307,9 +307,7 @@ pub unsafe extern "C" fn gearman_client_create(
     client: *mut gearman_client_st,
 ) -> *mut gearman_client_st {
     boundary(|| {
-        let Ok(mut model) = LibClient::new() else {
-            return ptr::null_mut();
-        };
+        let mut model = LibClient::new();
         model.add_servers_from_env();
         let imp = Rc::new(ClientImpl::new(model));
         // SAFETY: `client` is NULL or the caller's struct.
@@ -330,9 +328,7 @@ pub unsafe extern "C" fn gearman_client_clone(
             // SAFETY: forwarded.
             return unsafe { gearman_client_create(destination) };
         };
-        let Ok(model) = src.model.borrow().clone_settings() else {
-            return ptr::null_mut();
-        };
+        let model = src.model.borrow().clone_settings();
         let imp = Rc::new(ClientImpl::new(model));
         imp.actions.set(src.actions.get());
         imp.context.set(src.context.get());

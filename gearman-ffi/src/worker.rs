@@ -145,9 +145,7 @@ pub unsafe extern "C" fn gearman_worker_create(
     worker: *mut gearman_worker_st,
 ) -> *mut gearman_worker_st {
     boundary(|| {
-        let Ok(mut model) = LibWorker::new() else {
-            return ptr::null_mut();
-        };
+        let mut model = LibWorker::new();
         model.add_servers_from_env();
         let imp = Rc::new(WorkerImpl::new(model));
         // SAFETY: `worker` is NULL or the caller's struct.
@@ -168,9 +166,7 @@ pub unsafe extern "C" fn gearman_worker_clone(
             // SAFETY: forwarded.
             return unsafe { gearman_worker_create(destination) };
         };
-        let Ok(model) = src.model.borrow().clone_settings() else {
-            return ptr::null_mut();
-        };
+        let model = src.model.borrow().clone_settings();
         let imp = Rc::new(WorkerImpl::new(model));
         imp.context.set(src.context.get());
         imp.allocator.set(src.allocator.get());

@@ -18,7 +18,7 @@ use gearman_core::Priority;
 use crate::args::{Flag, Long, Str};
 use crate::convert::Workload;
 use crate::convert::{array_zval, bool_zval, bytes_zval, long_zval, to_long, PhpBytes};
-use crate::error::{allocation_failure, exception_option_failed, text_zval, warn, warn_last};
+use crate::error::{exception_option_failed, text_zval, warn, warn_last};
 use crate::servers::{self, ServerArgs};
 use crate::task::{new_task_object, task_of, PhpTask};
 
@@ -383,7 +383,7 @@ impl Drop for GearmanClient {
 #[php_impl]
 impl GearmanClient {
     pub fn __construct() -> PhpResult<GearmanClient> {
-        let mut model = LibClient::new().map_err(|_| allocation_failure())?;
+        let mut model = LibClient::new();
         // pecl creates its clients with FREE_TASKS.
         model.flags.free_tasks = true;
         Ok(GearmanClient {

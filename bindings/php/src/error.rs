@@ -62,11 +62,6 @@ pub fn exception_option_failed() -> PhpException {
     )
 }
 
-/// Thrown by constructors when the client or worker cannot be created.
-pub fn allocation_failure() -> PhpException {
-    PhpException::new("Memory allocation failure".into(), 0, exception_class())
-}
-
 pub fn warn(message: &str) {
     php_error(&ErrorType::Warning, message);
 }

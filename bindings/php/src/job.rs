@@ -12,9 +12,10 @@ use crate::args::{Long, Str};
 use crate::convert::{bool_zval, bytes_zval};
 use crate::error::warn;
 
+// No `Default`: ext-php-rs would build objects whose constructor is skipped from it as a
+// GearmanJob, turning a PHP subclass (`new MyJob()`) into its parent.
 #[php_class]
 #[php(name = "GearmanJob")]
-#[derive(Default)]
 pub struct GearmanJob {
     pub job: RefCell<Option<LibJob>>,
     /// `returnCode()`: set by `setReturn()` and by the reports; the worker's `work()` reports
@@ -23,6 +24,14 @@ pub struct GearmanJob {
 }
 
 impl GearmanJob {
+    /// A job with no assignment (`new GearmanJob()`, a non-blocking grab that found none).
+    pub fn inert() -> GearmanJob {
+        GearmanJob {
+            job: RefCell::new(None),
+            code: Cell::new(SUCCESS),
+        }
+    }
+
     pub fn assigned(job: LibJob) -> GearmanJob {
         GearmanJob {
             job: RefCell::new(Some(job)),
@@ -72,7 +81,7 @@ impl GearmanJob {
 impl GearmanJob {
     /// pecl's GearmanJob has no constructor, yet `new GearmanJob()` gives an inert job.
     pub fn __construct() -> GearmanJob {
-        GearmanJob::default()
+        GearmanJob::inert()
     }
 
     pub fn return_code(&self) -> i64 {

@@ -21,9 +21,9 @@ pub struct PhpTask {
     pub context: Option<Zval>,
 }
 
+// No `Default`, for the reason given on GearmanJob.
 #[php_class]
 #[php(name = "GearmanTask")]
-#[derive(Default)]
 pub struct GearmanTask {
     pub task: RefCell<Option<TaskRef<PhpTask>>>,
     /// pecl's task return code: that of the task's own calls (sendWorkload / recvData), so 0
@@ -39,7 +39,7 @@ pub fn task_of(object: &Zval) -> Option<&GearmanTask> {
 
 /// A new GearmanTask object, as a zval the client and PHP share.
 pub fn new_task_object() -> Zval {
-    let object = ZendClassObject::new(GearmanTask::default());
+    let object = ZendClassObject::new(GearmanTask::unattached());
     let mut zval = Zval::new();
     // Setting an object into a fresh zval cannot fail.
     let _ = ext_php_rs::convert::IntoZval::set_zval(object, &mut zval, false);
@@ -47,6 +47,14 @@ pub fn new_task_object() -> Zval {
 }
 
 impl GearmanTask {
+    /// A task object not (yet) attached to a client's task.
+    pub fn unattached() -> GearmanTask {
+        GearmanTask {
+            task: RefCell::new(None),
+            code: Cell::new(0),
+        }
+    }
+
     /// Runs `read` on a live task; a dead (released) or unset task gives `false`.
     fn live(&self, read: impl FnOnce(&Task<PhpTask>) -> Zval) -> Zval {
         match self.task.try_borrow().ok().as_deref() {
@@ -69,7 +77,7 @@ impl GearmanTask {
 #[php_impl]
 impl GearmanTask {
     pub fn __construct() -> GearmanTask {
-        GearmanTask::default()
+        GearmanTask::unattached()
     }
 
     pub fn return_code(&self) -> i64 {

@@ -14,7 +14,7 @@ use gearman_core::return_code::{self, SUCCESS};
 
 use crate::args::{Flag, Long, Str};
 use crate::convert::{bool_zval, string_of, PhpBytes};
-use crate::error::{allocation_failure, exception_option_failed, text_zval, warn, warn_last};
+use crate::error::{exception_option_failed, text_zval, warn, warn_last};
 use crate::job::GearmanJob;
 use crate::servers::{self, ServerArgs};
 
@@ -207,7 +207,7 @@ impl GearmanWorker {
 #[php_impl]
 impl GearmanWorker {
     pub fn __construct() -> PhpResult<GearmanWorker> {
-        let model = LibWorker::new().map_err(|_| allocation_failure())?;
+        let model = LibWorker::new();
         Ok(GearmanWorker {
             model: RefCell::new(model),
         })
@@ -328,7 +328,7 @@ impl GearmanWorker {
                 job_object(GearmanJob::assigned(job))
             }
             // Non-blocking with no job: an empty GearmanJob, as pecl gives.
-            Err(return_code::IO_WAIT) => job_object(GearmanJob::default()),
+            Err(return_code::IO_WAIT) => job_object(GearmanJob::inert()),
             Err(code) => {
                 if !is_quiet(code) {
                     warn_last(&model.last);

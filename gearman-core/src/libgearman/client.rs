@@ -16,7 +16,7 @@ use super::options::ClientFlags;
 use super::task::{c_string, Task, TaskKind, TaskRef, TaskState};
 use super::ServerList;
 use crate::blocking::BlockingClient;
-use crate::client::{ClientOptions, Event, JobEvent, JobId};
+use crate::client::{Client, ClientOptions, Event, JobEvent, JobId};
 use crate::connection::ServerAddr;
 use crate::error::Error;
 use crate::job::{JobRequest, JobStatus, Outcome};
@@ -77,10 +77,16 @@ pub struct LibClient<U> {
     do_status: (u64, u64),
 }
 
+impl<U> Default for LibClient<U> {
+    fn default() -> Self {
+        LibClient::new()
+    }
+}
+
 impl<U> LibClient<U> {
-    pub fn new() -> Result<LibClient<U>, Error> {
-        Ok(LibClient {
-            core: BlockingClient::new(ClientOptions::default())?,
+    pub fn new() -> LibClient<U> {
+        LibClient {
+            core: BlockingClient::from(Client::new(ClientOptions::default())),
             flags: ClientFlags::default(),
             last: LastError::default(),
             timeout: -1,
@@ -95,12 +101,12 @@ impl<U> LibClient<U> {
             keep_finished: false,
             do_handle: CString::default(),
             do_status: (0, 0),
-        })
+        }
     }
 
     /// `gearman_client_clone`: a new client with this one's settings and servers, no tasks.
-    pub fn clone_settings(&self) -> Result<LibClient<U>, Error> {
-        let mut copy = LibClient::new()?;
+    pub fn clone_settings(&self) -> LibClient<U> {
+        let mut copy = LibClient::new();
         for server in &self.servers {
             copy.push_server(server.clone());
         }
@@ -114,7 +120,7 @@ impl<U> LibClient<U> {
                 .inner_mut()
                 .set_client_id(Bytes::copy_from_slice(id));
         }
-        Ok(copy)
+        copy
     }
 
     // --- servers -------------------------------------------------------------------------

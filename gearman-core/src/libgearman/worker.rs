@@ -65,10 +65,18 @@ pub struct LibJob {
     pub error: Option<CString>,
 }
 
+impl<F: Clone> Default for LibWorker<F> {
+    fn default() -> Self {
+        LibWorker::new()
+    }
+}
+
 impl<F: Clone> LibWorker<F> {
-    pub fn new() -> Result<LibWorker<F>, Error> {
+    pub fn new() -> LibWorker<F> {
         let mut worker = LibWorker {
-            core: Rc::new(RefCell::new(BlockingWorker::new(WorkerOptions::default())?)),
+            core: Rc::new(RefCell::new(BlockingWorker::with_options(
+                WorkerOptions::default(),
+            ))),
             flags: WorkerFlags::default(),
             last: LastError::default(),
             timeout: -1,
@@ -79,12 +87,12 @@ impl<F: Clone> LibWorker<F> {
             servers: Vec::new(),
         };
         worker.apply_flags();
-        Ok(worker)
+        worker
     }
 
     /// `gearman_worker_clone`: settings and servers, no functions.
-    pub fn clone_settings(&self) -> Result<LibWorker<F>, Error> {
-        let mut copy = LibWorker::new()?;
+    pub fn clone_settings(&self) -> LibWorker<F> {
+        let mut copy = LibWorker::new();
         for server in &self.servers {
             copy.push_server(server.clone());
         }
@@ -96,7 +104,7 @@ impl<F: Clone> LibWorker<F> {
             let _ = copy.set_identifier("gearman_worker_clone", id);
         }
         copy.apply_flags();
-        Ok(copy)
+        copy
     }
 
     /// The connection, for calls the model does not wrap.
