@@ -121,6 +121,7 @@ impl ClientImpl {
             CTask {
                 handle: ptr::null_mut(),
                 context,
+                actions: self.actions.get(),
             },
         );
         let imp = Rc::new(TaskImpl::new(entry.clone(), Rc::downgrade(self)));
@@ -152,8 +153,8 @@ impl TaskEvents<CTask> for CEvents<'_> {
     type Abort = std::convert::Infallible;
 
     fn call(&mut self, task: &TaskRef<CTask>, which: Callback) -> Result<c_int, Self::Abort> {
-        let handle = task.borrow().user.as_ref().map(|u| u.handle);
-        let Some(handle) = handle else {
+        let user = task.borrow().user.as_ref().map(|u| (u.handle, u.actions));
+        let Some((handle, actions)) = user else {
             return Ok(rc::SUCCESS);
         };
         if which == Callback::Complete {
@@ -162,7 +163,7 @@ impl TaskEvents<CTask> for CEvents<'_> {
                 imp.store_result();
             }
         }
-        Ok(match self.client.actions.get().get(which) {
+        Ok(match actions.get(which) {
             // SAFETY: the caller's callback, given its task.
             Some(f) => unsafe { f(handle) },
             None => rc::SUCCESS,

@@ -19,6 +19,8 @@ use crate::{malloc_copy, set_out};
 pub struct CTask {
     pub handle: *mut gearman_task_st,
     pub context: *mut c_void,
+    /// The client's callbacks when the task was added: libgearman binds them then.
+    pub actions: crate::client::Actions,
 }
 
 pub struct TaskImpl {

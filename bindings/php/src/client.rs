@@ -88,7 +88,7 @@ impl TaskEvents<PhpTask> for PhpEvents<'_> {
         };
         let (object, context) = {
             let t = task.borrow();
-            let Some(user) = t.user.as_ref() else {
+            let Some(user) = t.user.as_ref().filter(|u| u.bound[callback_index(which)]) else {
                 return Ok(SUCCESS);
             };
             (
@@ -222,9 +222,14 @@ impl GearmanClient {
             None => TaskKind::Status,
         };
         let object = new_task_object();
+        let bound = match self.callbacks.try_borrow() {
+            Ok(callbacks) => callbacks.each_ref().map(Option::is_some),
+            Err(_) => [false; CALLBACKS],
+        };
         let user = PhpTask {
             object: object.shallow_clone(),
             context: context.map(Zval::shallow_clone),
+            bound,
         };
         let task = model.add_task(kind, key, user);
         if matches!(task.borrow().kind, TaskKind::Status) {

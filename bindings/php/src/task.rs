@@ -19,6 +19,9 @@ pub struct PhpTask {
     pub object: Zval,
     /// `Some` only when a context argument was passed, even `null`: callbacks then get it.
     pub context: Option<Zval>,
+    /// Which callbacks were set when the task was added: libgearman binds a task to those (a
+    /// callback set later is not called for it; one replaced later is called in its new form).
+    pub bound: [bool; 8],
 }
 
 // No `Default`, for the reason given on GearmanJob.

@@ -12,8 +12,8 @@ $pid = fork_worker($tag, [fname('size') => fn ($job) => 'size=' . $job->workload
 $c = test_client();
 var_dump($c->doNormal(fname('size'), ''), $c->returnCode());
 var_dump(preg_match('/^H:/', $c->doBackground(fname('nobody'), '')), $c->returnCode());
-$c->addTask(fname('size'), '');
 $c->setCompleteCallback(function ($task) { var_dump($task->data()); });
+$c->addTask(fname('size'), '');
 var_dump($c->runTasks());
 stop_worker($pid, $tag);
 --EXPECT--
