@@ -656,6 +656,10 @@ fn start_new<U, E: TaskEvents<U>>(
     call: &str,
 ) -> Result<i32, E::Abort> {
     let (jobs, statuses) = cell.borrow().new_tasks();
+    if jobs.is_empty() && statuses.is_empty() {
+        // Nothing is new whatever the count says: never loop on a stale count.
+        cell.borrow_mut().new_tasks = 0;
+    }
     for task in jobs {
         if let Err(code) = cell.borrow_mut().submit(call, &task) {
             return Ok(code);
