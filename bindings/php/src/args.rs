@@ -190,3 +190,15 @@ impl<'a> FromZval<'a> for NullableStr<'a> {
         Str::parse(zval, EXPECTED_STRING_OR_NULL).map(|s| NullableStr(s.0))
     }
 }
+
+/// A `callable` parameter as pecl declares it; the value is checked by the method, which warns
+/// as pecl does (the engine does not check an internal function's declared types).
+pub struct CallableArg<'a>(pub &'a Zval);
+
+impl<'a> FromZval<'a> for CallableArg<'a> {
+    const TYPE: DataType = DataType::Callable;
+
+    fn from_zval(zval: &'a Zval) -> Option<Self> {
+        Some(CallableArg(zval))
+    }
+}

@@ -15,9 +15,11 @@ use gearman_core::libgearman::{Callback, LibClient, TaskEvents, TaskKind, TaskRe
 use gearman_core::return_code::SUCCESS;
 use gearman_core::Priority;
 
-use crate::args::{Flag, Long, Str};
+use crate::args::{CallableArg, Flag, Long, Str};
 use crate::convert::Workload;
-use crate::convert::{array_zval, bool_zval, bytes_zval, long_zval, to_long, PhpBytes};
+use crate::convert::{
+    array_zval, bool_zval, bytes_zval, long_zval, to_long, ArrayZval, PhpBytes, StringZval,
+};
 use crate::error::{exception_option_failed, text_zval, warn, warn_last};
 use crate::servers::{self, ServerArgs};
 use crate::task::{new_task_object, task_of, PhpTask};
@@ -494,20 +496,31 @@ impl GearmanClient {
         }
     }
 
-    pub fn do_normal(&self, function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval {
-        self.do_foreground("doNormal", function, workload, unique, Priority::Normal)
+    pub fn do_normal(&self, function: Str, workload: Str, unique: Option<PhpBytes>) -> StringZval {
+        StringZval(self.do_foreground("doNormal", function, workload, unique, Priority::Normal))
     }
 
-    pub fn do_high(&self, function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval {
-        self.do_foreground("doHigh", function, workload, unique, Priority::High)
+    pub fn do_high(&self, function: Str, workload: Str, unique: Option<PhpBytes>) -> StringZval {
+        StringZval(self.do_foreground("doHigh", function, workload, unique, Priority::High))
     }
 
-    pub fn do_low(&self, function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval {
-        self.do_foreground("doLow", function, workload, unique, Priority::Low)
+    pub fn do_low(&self, function: Str, workload: Str, unique: Option<PhpBytes>) -> StringZval {
+        StringZval(self.do_foreground("doLow", function, workload, unique, Priority::Low))
     }
 
-    pub fn do_background(&self, function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval {
-        self.submit_background("doBackground", function, workload, unique, Priority::Normal)
+    pub fn do_background(
+        &self,
+        function: Str,
+        workload: Str,
+        unique: Option<PhpBytes>,
+    ) -> StringZval {
+        StringZval(self.submit_background(
+            "doBackground",
+            function,
+            workload,
+            unique,
+            Priority::Normal,
+        ))
     }
 
     pub fn do_high_background(
@@ -515,9 +528,11 @@ impl GearmanClient {
         function: Str,
         workload: Str,
         unique: Option<PhpBytes>,
-    ) -> Zval {
-        let call = "doHighBackground";
-        self.submit_background(call, function, workload, unique, Priority::High)
+    ) -> StringZval {
+        StringZval({
+            let call = "doHighBackground";
+            self.submit_background(call, function, workload, unique, Priority::High)
+        })
     }
 
     pub fn do_low_background(
@@ -525,29 +540,37 @@ impl GearmanClient {
         function: Str,
         workload: Str,
         unique: Option<PhpBytes>,
-    ) -> Zval {
-        self.submit_background("doLowBackground", function, workload, unique, Priority::Low)
+    ) -> StringZval {
+        StringZval(self.submit_background(
+            "doLowBackground",
+            function,
+            workload,
+            unique,
+            Priority::Low,
+        ))
     }
 
-    pub fn do_job_handle(&self) -> Zval {
-        match self.model.try_borrow() {
-            Ok(m) => bytes_zval(m.do_handle().to_bytes()),
-            Err(_) => bytes_zval(b""),
-        }
+    pub fn do_job_handle(&self) -> StringZval {
+        StringZval({
+            match self.model.try_borrow() {
+                Ok(m) => bytes_zval(m.do_handle().to_bytes()),
+                Err(_) => bytes_zval(b""),
+            }
+        })
     }
 
     /// `[numerator, denominator]` of the running `do*()`. Calls block to the end, so no job is
     /// ever observed running.
-    pub fn do_status(&self) -> Zval {
-        array_zval(vec![long_zval(0), long_zval(0)])
+    pub fn do_status(&self) -> ArrayZval {
+        ArrayZval(array_zval(vec![long_zval(0), long_zval(0)]))
     }
 
-    pub fn job_status(&self, job_handle: Str) -> Zval {
-        self.job_status_of("jobStatus", job_handle.as_bytes(), false)
+    pub fn job_status(&self, job_handle: Str) -> ArrayZval {
+        ArrayZval(self.job_status_of("jobStatus", job_handle.as_bytes(), false))
     }
 
-    pub fn job_status_by_unique_key(&self, unique_key: Str) -> Zval {
-        self.job_status_of("jobStatusByUniqueKey", unique_key.as_bytes(), true)
+    pub fn job_status_by_unique_key(&self, unique_key: Str) -> ArrayZval {
+        ArrayZval(self.job_status_of("jobStatusByUniqueKey", unique_key.as_bytes(), true))
     }
 
     pub fn ping(&self, workload: Str) -> bool {
@@ -697,40 +720,40 @@ impl GearmanClient {
         self.add_task_of(call, None, job_handle.as_bytes(), &[], context, None)
     }
 
-    pub fn set_workload_callback(&self, function: &Zval) -> bool {
-        self.set_callback(Callback::Workload, function)
+    pub fn set_workload_callback(&self, function: CallableArg) -> bool {
+        self.set_callback(Callback::Workload, function.0)
     }
 
-    pub fn set_created_callback(&self, function: &Zval) -> bool {
-        self.set_callback(Callback::Created, function)
+    pub fn set_created_callback(&self, function: CallableArg) -> bool {
+        self.set_callback(Callback::Created, function.0)
     }
 
-    pub fn set_data_callback(&self, function: &Zval) -> bool {
-        self.set_callback(Callback::Data, function)
+    pub fn set_data_callback(&self, function: CallableArg) -> bool {
+        self.set_callback(Callback::Data, function.0)
     }
 
-    pub fn set_warning_callback(&self, function: &Zval) -> bool {
-        self.set_callback(Callback::Warning, function)
+    pub fn set_warning_callback(&self, function: CallableArg) -> bool {
+        self.set_callback(Callback::Warning, function.0)
     }
 
-    pub fn set_status_callback(&self, function: &Zval) -> bool {
-        self.set_callback(Callback::Status, function)
+    pub fn set_status_callback(&self, function: CallableArg) -> bool {
+        self.set_callback(Callback::Status, function.0)
     }
 
-    pub fn set_complete_callback(&self, function: &Zval) -> bool {
-        self.set_callback(Callback::Complete, function)
+    pub fn set_complete_callback(&self, function: CallableArg) -> bool {
+        self.set_callback(Callback::Complete, function.0)
     }
 
     /// Also asks the servers to forward exceptions, as pecl does.
-    pub fn set_exception_callback(&self, function: &Zval) -> PhpResult<bool> {
-        if !self.set_callback(Callback::Exception, function) {
+    pub fn set_exception_callback(&self, function: CallableArg) -> PhpResult<bool> {
+        if !self.set_callback(Callback::Exception, function.0) {
             return Ok(false);
         }
         self.send_exceptions_option("setExceptionCallback", false)
     }
 
-    pub fn set_fail_callback(&self, function: &Zval) -> bool {
-        self.set_callback(Callback::Fail, function)
+    pub fn set_fail_callback(&self, function: CallableArg) -> bool {
+        self.set_callback(Callback::Fail, function.0)
     }
 
     pub fn clear_callbacks(&self) -> bool {
@@ -740,11 +763,13 @@ impl GearmanClient {
         true
     }
 
-    pub fn context(&self) -> Zval {
-        match self.context.try_borrow() {
-            Ok(c) => bytes_zval(&c),
-            Err(_) => bytes_zval(b""),
-        }
+    pub fn context(&self) -> StringZval {
+        StringZval({
+            match self.context.try_borrow() {
+                Ok(c) => bytes_zval(&c),
+                Err(_) => bytes_zval(b""),
+            }
+        })
     }
 
     pub fn set_context(&self, data: Str) -> bool {

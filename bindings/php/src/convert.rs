@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use ext_php_rs::boxed::ZBox;
-use ext_php_rs::convert::FromZval;
+use ext_php_rs::convert::{FromZval, IntoZval};
 use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendHashTable, ZendStr, Zval};
 
@@ -110,4 +110,30 @@ pub fn array_zval(values: Vec<Zval>) -> Zval {
 /// A number as PHP's `int`, saturating.
 pub fn to_long(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A return value that is always a PHP string: declared `string` in arginfo, as pecl declares it.
+pub struct StringZval(pub Zval);
+
+impl IntoZval for StringZval {
+    const TYPE: DataType = DataType::String;
+    const NULLABLE: bool = false;
+
+    fn set_zval(self, zv: &mut Zval, _persistent: bool) -> ext_php_rs::error::Result<()> {
+        *zv = self.0;
+        Ok(())
+    }
+}
+
+/// A return value that is always a PHP array: declared `array`, as pecl declares it.
+pub struct ArrayZval(pub Zval);
+
+impl IntoZval for ArrayZval {
+    const TYPE: DataType = DataType::Array;
+    const NULLABLE: bool = false;
+
+    fn set_zval(self, zv: &mut Zval, _persistent: bool) -> ext_php_rs::error::Result<()> {
+        *zv = self.0;
+        Ok(())
+    }
 }

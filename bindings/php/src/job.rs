@@ -9,7 +9,7 @@ use gearman_core::libgearman::LibJob;
 use gearman_core::return_code::{self, SUCCESS};
 
 use crate::args::{Long, Str};
-use crate::convert::{bool_zval, bytes_zval};
+use crate::convert::{bool_zval, bytes_zval, StringZval};
 use crate::error::warn;
 
 // No `Default`: ext-php-rs would build objects whose constructor is skipped from it as a
@@ -140,11 +140,13 @@ impl GearmanJob {
         self.field(|j| &j.assigned.unique)
     }
 
-    pub fn workload(&self) -> Zval {
-        match self.job.try_borrow().ok().as_deref() {
-            Some(Some(job)) => bytes_zval(&job.workload),
-            _ => bytes_zval(b""),
-        }
+    pub fn workload(&self) -> StringZval {
+        StringZval({
+            match self.job.try_borrow().ok().as_deref() {
+                Some(Some(job)) => bytes_zval(&job.workload),
+                _ => bytes_zval(b""),
+            }
+        })
     }
 
     pub fn workload_size(&self) -> i64 {

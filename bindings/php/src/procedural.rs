@@ -4,10 +4,10 @@
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendClassObject, Zval};
 
-use crate::args::{Flag, Long, Str};
+use crate::args::{CallableArg, Flag, Long, Str};
 use crate::client::GearmanClient;
 use crate::convert::PhpBytes;
-use crate::convert::Workload;
+use crate::convert::{ArrayZval, StringZval, Workload};
 use crate::job::GearmanJob;
 use crate::task::GearmanTask;
 use crate::worker::GearmanWorker;
@@ -48,16 +48,16 @@ procedural! {
     #[php(optional = servers, defaults(setupExceptionHandler = true))]
     gearman_client_add_servers: GearmanClient => add_servers(servers: Option<PhpBytes>, setupExceptionHandler: Flag) -> PhpResult<bool>;
     gearman_client_wait: GearmanClient => wait() -> bool;
-    gearman_client_do_normal: GearmanClient => do_normal(function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval;
-    gearman_client_do_high: GearmanClient => do_high(function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval;
-    gearman_client_do_low: GearmanClient => do_low(function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval;
-    gearman_client_do_background: GearmanClient => do_background(function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval;
-    gearman_client_do_high_background: GearmanClient => do_high_background(function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval;
-    gearman_client_do_low_background: GearmanClient => do_low_background(function: Str, workload: Str, unique: Option<PhpBytes>) -> Zval;
-    gearman_client_do_job_handle: GearmanClient => do_job_handle() -> Zval;
-    gearman_client_do_status: GearmanClient => do_status() -> Zval;
-    gearman_client_job_status: GearmanClient => job_status(job_handle: Str) -> Zval;
-    gearman_client_job_status_by_unique_key: GearmanClient => job_status_by_unique_key(unique_key: Str) -> Zval;
+    gearman_client_do_normal: GearmanClient => do_normal(function: Str, workload: Str, unique: Option<PhpBytes>) -> StringZval;
+    gearman_client_do_high: GearmanClient => do_high(function: Str, workload: Str, unique: Option<PhpBytes>) -> StringZval;
+    gearman_client_do_low: GearmanClient => do_low(function: Str, workload: Str, unique: Option<PhpBytes>) -> StringZval;
+    gearman_client_do_background: GearmanClient => do_background(function: Str, workload: Str, unique: Option<PhpBytes>) -> StringZval;
+    gearman_client_do_high_background: GearmanClient => do_high_background(function: Str, workload: Str, unique: Option<PhpBytes>) -> StringZval;
+    gearman_client_do_low_background: GearmanClient => do_low_background(function: Str, workload: Str, unique: Option<PhpBytes>) -> StringZval;
+    gearman_client_do_job_handle: GearmanClient => do_job_handle() -> StringZval;
+    gearman_client_do_status: GearmanClient => do_status() -> ArrayZval;
+    gearman_client_job_status: GearmanClient => job_status(job_handle: Str) -> ArrayZval;
+    gearman_client_job_status_by_unique_key: GearmanClient => job_status_by_unique_key(unique_key: Str) -> ArrayZval;
     gearman_client_ping: GearmanClient => ping(workload: Str) -> bool;
     #[php(optional = context)]
     gearman_client_add_task: GearmanClient => add_task(function_name: Str, workload: Workload, context: Option<&Zval>, unique_key: Option<PhpBytes>) -> Zval;
@@ -74,16 +74,16 @@ procedural! {
     gearman_client_run_tasks: GearmanClient => run_tasks() -> bool;
     #[php(optional = context)]
     gearman_client_add_task_status: GearmanClient => add_task_status(job_handle: Str, context: Option<&Zval>) -> Zval;
-    gearman_client_set_workload_callback: GearmanClient => set_workload_callback(function: &Zval) -> bool;
-    gearman_client_set_created_callback: GearmanClient => set_created_callback(function: &Zval) -> bool;
-    gearman_client_set_data_callback: GearmanClient => set_data_callback(function: &Zval) -> bool;
-    gearman_client_set_warning_callback: GearmanClient => set_warning_callback(function: &Zval) -> bool;
-    gearman_client_set_status_callback: GearmanClient => set_status_callback(function: &Zval) -> bool;
-    gearman_client_set_complete_callback: GearmanClient => set_complete_callback(function: &Zval) -> bool;
-    gearman_client_set_exception_callback: GearmanClient => set_exception_callback(function: &Zval) -> PhpResult<bool>;
-    gearman_client_set_fail_callback: GearmanClient => set_fail_callback(function: &Zval) -> bool;
+    gearman_client_set_workload_callback: GearmanClient => set_workload_callback(function: CallableArg) -> bool;
+    gearman_client_set_created_callback: GearmanClient => set_created_callback(function: CallableArg) -> bool;
+    gearman_client_set_data_callback: GearmanClient => set_data_callback(function: CallableArg) -> bool;
+    gearman_client_set_warning_callback: GearmanClient => set_warning_callback(function: CallableArg) -> bool;
+    gearman_client_set_status_callback: GearmanClient => set_status_callback(function: CallableArg) -> bool;
+    gearman_client_set_complete_callback: GearmanClient => set_complete_callback(function: CallableArg) -> bool;
+    gearman_client_set_exception_callback: GearmanClient => set_exception_callback(function: CallableArg) -> PhpResult<bool>;
+    gearman_client_set_fail_callback: GearmanClient => set_fail_callback(function: CallableArg) -> bool;
     gearman_client_clear_callbacks: GearmanClient => clear_callbacks() -> bool;
-    gearman_client_context: GearmanClient => context() -> Zval;
+    gearman_client_context: GearmanClient => context() -> StringZval;
     gearman_client_set_context: GearmanClient => set_context(data: Str) -> bool;
     gearman_client_enable_exception_handler: GearmanClient => enable_exception_handler() -> PhpResult<bool>;
 
@@ -98,7 +98,7 @@ procedural! {
     gearman_job_handle: GearmanJob => handle() -> Zval;
     gearman_job_function_name: GearmanJob => function_name() -> Zval;
     gearman_job_unique: GearmanJob => unique() -> Zval;
-    gearman_job_workload: GearmanJob => workload() -> Zval;
+    gearman_job_workload: GearmanJob => workload() -> StringZval;
     gearman_job_workload_size: GearmanJob => workload_size() -> i64;
 
     gearman_task_return_code: GearmanTask => return_code() -> i64;
@@ -135,7 +135,7 @@ procedural! {
     gearman_worker_unregister_all: GearmanWorker => unregister_all() -> bool;
     gearman_worker_grab_job: GearmanWorker => grab_job() -> Zval;
     #[php(optional = context, defaults(timeout = 0))]
-    gearman_worker_add_function: GearmanWorker => add_function(function_name: Str, function: &Zval, context: Option<&Zval>, timeout: Long) -> bool;
+    gearman_worker_add_function: GearmanWorker => add_function(function_name: Str, function: CallableArg, context: Option<&Zval>, timeout: Long) -> bool;
     gearman_worker_work: GearmanWorker => work() -> bool;
     gearman_worker_ping: GearmanWorker => ping(data: Str) -> bool;
     gearman_worker_enable_exception_handler: GearmanWorker => enable_exception_handler() -> PhpResult<bool>;

@@ -12,7 +12,7 @@ use ext_php_rs::types::{ZendClassObject, Zval};
 use gearman_core::libgearman::{LibJob, LibWorker, WorkReply};
 use gearman_core::return_code::{self, SUCCESS};
 
-use crate::args::{Flag, Long, Str};
+use crate::args::{CallableArg, Flag, Long, Str};
 use crate::convert::{bool_zval, string_of, PhpBytes};
 use crate::error::{exception_option_failed, text_zval, warn, warn_last};
 use crate::job::GearmanJob;
@@ -342,11 +342,12 @@ impl GearmanWorker {
     pub fn add_function(
         &self,
         function_name: Str,
-        function: &Zval,
+        function: CallableArg,
         context: Option<&Zval>,
         timeout: Long,
     ) -> bool {
         let call = "addFunction";
+        let function = function.0;
         if !function.is_callable() {
             let shown = crate::client::callable_name(function);
             warn(&format!("Function '{shown}' is not a valid callback"));
