@@ -1,4 +1,4 @@
-//! The procedural twins of every method, `gearman_<class>_<method>($object, …)`, as pecl has
+//! The procedural twins of every method, `gearman_<class>_<method>($obj, …)`, as pecl has
 //! them (php-api.md §9).
 
 use ext_php_rs::prelude::*;
@@ -12,7 +12,7 @@ use crate::job::GearmanJob;
 use crate::task::GearmanTask;
 use crate::worker::GearmanWorker;
 
-/// Declares `fn name(object, args…) { object.method(args…) }` for each line and a `register`
+/// Declares `fn name(obj, args…) { obj.method(args…) }` for each line and a `register`
 /// that adds them all to the module.
 macro_rules! procedural {
     ($(
@@ -22,8 +22,8 @@ macro_rules! procedural {
         $(
             #[php_function]
             $(#[$attr])*
-            pub fn $name(object: &ZendClassObject<$class>, $($arg: $ty),*) -> $ret {
-                object.$method($($arg),*)
+            pub fn $name(obj: &ZendClassObject<$class>, $($arg: $ty),*) -> $ret {
+                obj.$method($($arg),*)
             }
         )*
 
