@@ -11,7 +11,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace 2>&1 | tee target/test-output.txt
 # Miri checks the C ABI's handle life cycles and the libgearman model's bookkeeping (it cannot
 # open sockets; the callback re-entrancy tests run under valgrind and ASan in cargo test).
-if rustup component add --toolchain nightly miri rust-src >/dev/null 2>&1; then
+if timeout 300 rustup component add --toolchain nightly miri rust-src >/dev/null 2>&1; then
   MIRIFLAGS=-Zmiri-disable-isolation cargo +nightly miri test -p gearman-ffi --lib
   MIRIFLAGS=-Zmiri-disable-isolation cargo +nightly miri test -p gearman-core --lib libgearman
 else
