@@ -16,10 +16,10 @@ use gearman_core::libgearman::LastError;
 /// `GearmanException`'s class entry, registered at module start-up.
 static EXCEPTION_CLASS: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 
-/// MINIT: registers `final class GearmanException extends Exception { public $code = 0; }` as a
+/// Registers (at module start-up) `final class GearmanException extends Exception { public $code = 0; }` as a
 /// plain engine class, as pecl does: constructible from PHP with Exception's constructor, and
 /// with the file, line and trace of the PHP call that raised it.
-pub extern "C" fn register_exception(_type: i32, _module: i32) -> i32 {
+pub fn register_exception() -> i32 {
     let code = ClassProperty {
         name: "code".into(),
         flags: PropertyFlags::Public,

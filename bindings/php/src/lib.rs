@@ -9,6 +9,7 @@
 // as pecl spells it.
 #![allow(non_snake_case)]
 
+mod arginfo;
 mod args;
 mod client;
 mod constants;
@@ -72,6 +73,11 @@ pub fn gearman_worker_create() -> PhpResult<GearmanWorker> {
     GearmanWorker::__construct()
 }
 
+/// MINIT (before ext-php-rs registers the other classes): pecl's exception class.
+extern "C" fn module_startup(_type: i32, _module: i32) -> i32 {
+    error::register_exception()
+}
+
 /// `php --ri gearman`.
 extern "C" fn module_info(_module: *mut ModuleEntry) {
     info_table_start!();
@@ -99,6 +105,9 @@ extern "C" fn allow_serialization(_type: i32, _module: i32) -> i32 {
     clear::<GearmanWorker>();
     clear::<GearmanJob>();
     clear::<GearmanTask>();
+    // Once per process, now that every class exists: the union types ext-php-rs cannot declare.
+    static DECLARED: std::sync::Once = std::sync::Once::new();
+    DECLARED.call_once(arginfo::declare_union_types);
     0
 }
 
@@ -121,7 +130,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
             constants::DEFAULT_TCP_HOST.1,
             &[],
         ))
-        .startup_function(error::register_exception)
+        .startup_function(module_startup)
         .info_function(module_info)
         .request_startup_function(allow_serialization);
     let integers = constants::INTEGERS_BEFORE

@@ -88,6 +88,14 @@ if [[ " ${extensions[*]} " == *" ours "* && " ${extensions[*]} " == *" debian "*
     fi
   done
 fi
+# Reflection of every class, method and function: ours vs Debian's, listed 2.1.0 differences only.
+if [[ " ${extensions[*]} " == *" ours "* && " ${extensions[*]} " == *" debian "* ]]; then
+  echo "== reflection: ours vs Debian's php-gearman"
+  php -n -d "extension=$ours_ext" "$tests/reflection.php" > "$work/reflection-ours.txt"
+  php -n -d "extension=$debian_ext" "$tests/reflection.php" > "$work/reflection-debian.txt"
+  python3 "$tests/reflection_compare.py" "$work/reflection-ours.txt" "$work/reflection-debian.txt" \
+    || status=1
+fi
 # What Debian's extension passes on Debian's libgearman, it passes on ours.
 for server in ours debian; do
   if [ -f "$work/debian-$server.pass-only" ] && [ -f "$work/debian-on-ours-$server.pass-only" ]; then
