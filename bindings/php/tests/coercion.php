@@ -66,7 +66,7 @@ require $runner;
 
 foreach ($types as $callable => $params) {
     foreach ($params as $i => [$name, $type]) {
-        if (!in_array(ltrim($type, '?'), ['int', 'bool', 'string'], true)) {
+        if (!in_array(ltrim($type, '?'), ['int', 'bool', 'string', 'string|int|float'], true)) {
             continue;
         }
         foreach ($values as $label => $value) {
