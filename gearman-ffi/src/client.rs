@@ -15,7 +15,7 @@ use gearman_core::{JobRequest, JobStatus, Priority};
 use crate::allocator::Allocator;
 use crate::boundary::{boundary, record_panic_in, with_handle, with_handle_or, RecordsErrors};
 use crate::handle::{get, install, release};
-use crate::task::{free_task_struct, CTask, TaskImpl};
+use crate::task::{CTask, TaskImpl};
 use crate::types::*;
 use crate::{alloc_copy, c_bytes, c_slice, set_out, text_arg};
 
@@ -96,7 +96,7 @@ impl ClientImpl {
             unsafe { free_fn(task, user.context) };
         }
         // SAFETY: `task` is the struct this client installed the task in.
-        drop(unsafe { free_task_struct(task) });
+        drop(unsafe { release(task) });
     }
 
     fn free_all_tasks(&self) {

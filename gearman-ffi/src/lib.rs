@@ -26,7 +26,9 @@ pub mod worker;
 #[cfg(test)]
 mod lifecycle_tests;
 
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{c_char, c_void, CStr};
+
+pub(crate) use gearman_core::libgearman::c_string;
 
 /// The bytes of a NUL-terminated C string, or `None` for NULL.
 ///
@@ -77,12 +79,6 @@ pub(crate) fn alloc_copy(bytes: &[u8], alloc: impl FnOnce(usize) -> *mut c_void)
 pub(crate) fn malloc_copy(bytes: &[u8]) -> *mut c_void {
     // SAFETY: malloc may be called with any size.
     alloc_copy(bytes, |size| unsafe { libc::malloc(size) })
-}
-
-/// A C string from bytes, cut at the first NUL.
-pub(crate) fn c_string(bytes: &[u8]) -> CString {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    CString::new(&bytes[..end]).unwrap_or_default()
 }
 
 /// Stores `value` through an optional out-pointer.

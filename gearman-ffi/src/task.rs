@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr;
-use std::rc::{Rc, Weak};
+use std::rc::Weak;
 
 use gearman_core::libgearman::{TaskRef, TaskState};
 use gearman_core::return_code as rc;
@@ -60,15 +60,6 @@ impl TaskImpl {
     }
 }
 
-/// Releases a task's C struct (the model has already let go of the task).
-///
-/// # Safety
-/// `task` is NULL or a task struct this library installed.
-pub unsafe fn free_task_struct(task: *mut gearman_task_st) -> Option<Rc<TaskImpl>> {
-    // SAFETY: forwarded from the caller.
-    unsafe { release(task) }
-}
-
 #[no_mangle]
 pub unsafe extern "C" fn gearman_task_free(task: *mut gearman_task_st) {
     boundary(|| {
@@ -79,7 +70,7 @@ pub unsafe extern "C" fn gearman_task_free(task: *mut gearman_task_st) {
         match imp.client.upgrade() {
             Some(client) => client.free_task(task, &imp.task),
             // SAFETY: the client is gone; only the struct is left to release.
-            None => drop(unsafe { free_task_struct(task) }),
+            None => drop(unsafe { release(task) }),
         }
     })
 }

@@ -22,7 +22,7 @@ use std::ffi::CStr;
 
 pub use client::{Callback, LibClient, TaskEvents};
 pub use last_error::LastError;
-pub use task::{Task, TaskKind, TaskRef, TaskState};
+pub use task::{c_string, Task, TaskKind, TaskRef, TaskState};
 pub use worker::{LibJob, LibWorker, WorkReply};
 
 /// What `gearman_version()` reports: the libgearman release whose API this is, and ours.

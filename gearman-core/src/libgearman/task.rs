@@ -94,8 +94,8 @@ pub struct Task<U> {
     pub user: Option<U>,
 }
 
-/// A C string from bytes, cut at the first NUL.
-pub(crate) fn c_string(bytes: &[u8]) -> CString {
+/// A C string from bytes, cut at the first NUL (handles and names never hold one).
+pub fn c_string(bytes: &[u8]) -> CString {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     CString::new(&bytes[..end]).unwrap_or_default()
 }
@@ -137,12 +137,5 @@ impl<U> Task<U> {
     /// libgearman's `gearman_task_is_finished`: the state is FINISHED.
     pub fn is_finished_state(&self) -> bool {
         self.state == TaskState::Finished
-    }
-
-    /// The execute API's result: the data chunks followed by the final payload.
-    pub fn take_streamed_result(&mut self) -> Bytes {
-        let mut all = std::mem::take(&mut self.streamed);
-        all.extend_from_slice(&self.data);
-        all.freeze()
     }
 }
