@@ -7,7 +7,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::rc::Rc;
 
-use gearman_core::libgearman::LastError;
+use std::cell::RefCell;
+
+use gearman_core::libgearman::ServerList;
 use gearman_core::return_code;
 
 use crate::handle::{get, Handle};
@@ -158,10 +160,11 @@ where
     with_handle_or(handle, call, T::failure(), body)
 }
 
-/// Records a panic in a last-error record that may be borrowed (then it is dropped).
-pub fn record_panic_in(last: Option<std::cell::RefMut<'_, LastError>>, call: &str, text: &str) {
-    if let Some(mut last) = last {
-        last.set(
+/// Records a panic on a client's or worker's last error, unless the model is borrowed (then the
+/// panic interrupted a call that holds it, and the record is dropped).
+pub fn record_panic_in<M: ServerList>(model: &RefCell<M>, call: &str, text: &str) {
+    if let Ok(mut model) = model.try_borrow_mut() {
+        model.last_error().set(
             return_code::UNKNOWN_STATE,
             call,
             &format!("internal error: {text}"),

@@ -59,14 +59,7 @@ pub struct ClientImpl {
 
 impl RecordsErrors for ClientImpl {
     fn record_panic(&self, call: &str, text: &str) {
-        record_panic_in(
-            self.model
-                .try_borrow_mut()
-                .ok()
-                .map(|m| std::cell::RefMut::map(m, |m| &mut m.last)),
-            call,
-            text,
-        );
+        record_panic_in(&self.model, call, text);
     }
 }
 

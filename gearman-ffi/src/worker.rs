@@ -45,14 +45,7 @@ pub struct JobImpl {
 
 impl RecordsErrors for WorkerImpl {
     fn record_panic(&self, call: &str, text: &str) {
-        record_panic_in(
-            self.model
-                .try_borrow_mut()
-                .ok()
-                .map(|m| std::cell::RefMut::map(m, |m| &mut m.last)),
-            call,
-            text,
-        );
+        record_panic_in(&self.model, call, text);
     }
 }
 

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::Zval;
 use gearman_core::libgearman::client::run_tasks;
-use gearman_core::libgearman::{Callback, LibClient, TaskEvents, TaskKind, TaskRef};
+use gearman_core::libgearman::{Callback, LibClient, ServerList, TaskEvents, TaskKind, TaskRef};
 use gearman_core::return_code::SUCCESS;
 use gearman_core::Priority;
 
@@ -366,8 +366,7 @@ impl GearmanClient {
             let Some(mut model) = self.model(call) else {
                 return Ok(false);
             };
-            if servers::add(&mut *model, call, &args).is_err() {
-                warn_last(&model.last);
+            if !servers::add(&mut *model, call, &args) {
                 return Ok(false);
             }
         }

@@ -7,6 +7,8 @@ use gearman_core::libgearman::ServerList;
 use gearman_core::return_code::GETADDRINFO;
 use gearman_core::server_list;
 
+use crate::error::warn_last;
+
 fn host_text(host: Option<&[u8]>) -> String {
     String::from_utf8_lossy(host.unwrap_or_default()).into_owned()
 }
@@ -43,14 +45,18 @@ impl ServerArgs {
     }
 }
 
-/// Adds what `addServer()` / `addServers()` were given to a client or worker; a port outside
-/// `in_port_t` is a GETADDRINFO failure.
-pub fn add(model: &mut impl ServerList, call: &str, args: &ServerArgs) -> Result<(), i32> {
-    match args {
+/// Adds what `addServer()` / `addServers()` were given to a client or worker (a port outside
+/// `in_port_t` is a GETADDRINFO failure); a failure is a warning, and false.
+pub fn add(model: &mut impl ServerList, call: &str, args: &ServerArgs) -> bool {
+    let added = match args {
         ServerArgs::One { host, port } => match port_of(*port) {
             Ok(port) => model.add_server(call, host, port),
             Err(detail) => Err(model.last_error().set(GETADDRINFO, call, &detail)),
         },
         ServerArgs::List(list) => model.add_servers(call, list),
+    };
+    if added.is_err() {
+        warn_last(model.last_error());
     }
+    added.is_ok()
 }

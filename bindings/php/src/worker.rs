@@ -115,8 +115,7 @@ impl GearmanWorker {
             let Some(mut model) = self.model(call) else {
                 return Ok(false);
             };
-            if servers::add(&mut *model, call, &args).is_err() {
-                warn_last(&model.last);
+            if !servers::add(&mut *model, call, &args) {
                 return Ok(false);
             }
         }

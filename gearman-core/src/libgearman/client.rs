@@ -130,14 +130,6 @@ impl<U> LibClient<U> {
         self.servers.clear();
     }
 
-    pub fn servers(&self) -> &[ServerAddr] {
-        &self.servers
-    }
-
-    fn check_servers(&mut self, call: &str) -> Result<(), i32> {
-        super::check_servers(&mut self.last, call, &self.servers)
-    }
-
     // --- settings ------------------------------------------------------------------------
 
     pub fn timeout(&self) -> i32 {
@@ -596,6 +588,10 @@ impl<U> ServerList for LibClient<U> {
     fn push_server(&mut self, addr: ServerAddr) {
         self.core.add_server(addr.clone());
         self.servers.push(addr);
+    }
+
+    fn servers(&self) -> &[ServerAddr] {
+        &self.servers
     }
 
     fn last_error(&mut self) -> &mut LastError {

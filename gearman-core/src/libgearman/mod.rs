@@ -49,6 +49,8 @@ pub fn verbose_name(level: i64) -> &'static CStr {
 pub trait ServerList {
     /// Adds a resolved server to the object and its connection.
     fn push_server(&mut self, addr: crate::ServerAddr);
+    /// The servers added so far.
+    fn servers(&self) -> &[crate::ServerAddr];
     /// Where failures are recorded.
     fn last_error(&mut self) -> &mut LastError;
     /// The call name `add_servers_from_env` reports under.
@@ -81,6 +83,18 @@ pub trait ServerList {
             let _ = self.add_servers(Self::CREATE_CALL, &list);
         }
     }
+
+    /// NO_SERVERS, recorded, when there are none.
+    fn check_servers(&mut self, call: &str) -> Result<(), i32> {
+        if self.servers().is_empty() {
+            return Err(self.last_error().set(
+                crate::return_code::NO_SERVERS,
+                call,
+                "no servers added",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// libgearman refuses to echo nothing.
@@ -91,18 +105,6 @@ pub(crate) fn check_echo_payload(last: &mut LastError, call: &str, data: &[u8]) 
             call,
             "workload_size was 0",
         ));
-    }
-    Ok(())
-}
-
-/// NO_SERVERS recorded on `last` when there are none.
-pub(crate) fn check_servers(
-    last: &mut LastError,
-    call: &str,
-    servers: &[crate::ServerAddr],
-) -> Result<(), i32> {
-    if servers.is_empty() {
-        return Err(last.set(crate::return_code::NO_SERVERS, call, "no servers added"));
     }
     Ok(())
 }

@@ -131,14 +131,6 @@ impl<F: Clone> LibWorker<F> {
         self.servers.clear();
     }
 
-    pub fn servers(&self) -> &[ServerAddr] {
-        &self.servers
-    }
-
-    fn check_servers(&mut self, call: &str) -> Result<(), i32> {
-        super::check_servers(&mut self.last, call, &self.servers)
-    }
-
     // --- settings ------------------------------------------------------------------------
 
     pub fn options(&self) -> i32 {
@@ -429,6 +421,10 @@ impl<F: Clone> ServerList for LibWorker<F> {
     fn push_server(&mut self, addr: ServerAddr) {
         self.core.borrow_mut().add_server(addr.clone());
         self.servers.push(addr);
+    }
+
+    fn servers(&self) -> &[ServerAddr] {
+        &self.servers
     }
 
     fn last_error(&mut self) -> &mut LastError {
