@@ -49,9 +49,7 @@ impl Allocator {
             None => unsafe { libc::free(ptr) },
         }
     }
-}
 
-impl Allocator {
     /// `gearman_*_set_workload_malloc_fn`.
     ///
     /// # Safety

@@ -150,12 +150,6 @@ impl TaskEvents<CTask> for CEvents<'_> {
         let Some((handle, actions)) = user else {
             return Ok(rc::SUCCESS);
         };
-        if which == Callback::Complete {
-            // SAFETY: the handle of a task still linked to its client.
-            if let Some(imp) = unsafe { get(handle) } {
-                imp.store_result();
-            }
-        }
         Ok(match actions.get(which) {
             // SAFETY: the caller's callback, given its task.
             Some(f) => unsafe { f(handle) },
@@ -1478,7 +1472,6 @@ unsafe fn execute(
         let reported =
             code == rc::SUCCESS && matches!(ret, rc::SUCCESS | rc::WORK_FAIL | rc::WORK_EXCEPTION);
         if reported {
-            imp.store_result();
             task
         } else {
             c.free_task(task, &imp.task);

@@ -49,14 +49,18 @@ impl TaskImpl {
         }
     }
 
-    /// The result of a completed job: its data chunks followed by the final payload.
-    pub fn store_result(&self) {
+    /// The result of a completed job (its data chunks followed by the final payload), built
+    /// when first asked for: most callers never ask, and a pointer given out stays valid.
+    fn result(&self) -> *mut gearman_result_st {
         let task = self.task.borrow();
-        if task.state == TaskState::Complete {
+        let mut result = self.result.borrow_mut();
+        if task.state == TaskState::Complete && matches!(result.value, ResultValue::Null) {
             let mut all = task.streamed.to_vec();
             all.extend_from_slice(&task.data);
-            self.result.borrow_mut().value = ResultValue::Bytes(all);
+            result.value = ResultValue::Bytes(all);
         }
+        drop(result);
+        self.result.as_ptr()
     }
 }
 
@@ -279,7 +283,7 @@ pub unsafe extern "C" fn gearman_task_send_workload(
 /// The result of a task run by `gearman_execute`; it lives as long as the task.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_task_result(task: *mut gearman_task_st) -> *mut gearman_result_st {
-    with_handle(task, "gearman_task_result", |t| t.result.as_ptr())
+    with_handle(task, "gearman_task_result", |t| t.result())
 }
 
 /// The next task after `task` in its client's list.
