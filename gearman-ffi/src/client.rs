@@ -586,7 +586,7 @@ pub unsafe extern "C" fn gearman_client_compare(
         match unsafe { (get(first), get(second)) } {
             (Some(a), Some(b)) => {
                 let (a, b) = (a.model.borrow(), b.model.borrow());
-                !a.servers().is_empty() && a.servers() == b.servers()
+                a.has_servers() && a.server_addrs() == b.server_addrs()
             }
             _ => false,
         }
@@ -1441,7 +1441,7 @@ unsafe fn execute(
         };
         let request = {
             let mut model = c.model.borrow_mut();
-            if model.servers().is_empty() {
+            if !model.has_servers() {
                 model.last.set(rc::NO_SERVERS, call, "no servers added");
                 return ptr::null_mut();
             }

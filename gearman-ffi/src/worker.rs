@@ -383,7 +383,7 @@ pub unsafe extern "C" fn gearman_worker_remove_servers(worker: *mut gearman_work
 #[no_mangle]
 pub unsafe extern "C" fn gearman_worker_wait(worker: *mut gearman_worker_st) -> gearman_return_t {
     with_handle(worker, "gearman_worker_wait", |w| {
-        if w.model.borrow().servers().is_empty() {
+        if !w.model.borrow().has_servers() {
             rc::NO_SERVERS
         } else {
             rc::SUCCESS

@@ -344,7 +344,7 @@ impl GearmanClient {
         let Some(mut model) = self.model(call) else {
             return Ok(false);
         };
-        if model.servers().is_empty() && !require_servers {
+        if !model.has_servers() && !require_servers {
             model.core.inner_mut().options_mut().exceptions = true;
             return Ok(true);
         }

@@ -61,7 +61,6 @@ pub struct LibClient<U> {
     timeout: i32,
     namespace: Vec<u8>,
     identifier: Option<Vec<u8>>,
-    servers: Vec<ServerAddr>,
     /// Every task, in the order added.
     tasks: Vec<TaskRef<U>>,
     /// Tasks not yet submitted.
@@ -92,7 +91,6 @@ impl<U> LibClient<U> {
             timeout: -1,
             namespace: Vec::new(),
             identifier: None,
-            servers: Vec::new(),
             tasks: Vec::new(),
             new_tasks: 0,
             jobs: HashMap::new(),
@@ -107,8 +105,8 @@ impl<U> LibClient<U> {
     /// `gearman_client_clone`: a new client with this one's settings and servers, no tasks.
     pub fn clone_settings(&self) -> LibClient<U> {
         let mut copy = LibClient::new();
-        for server in &self.servers {
-            copy.push_server(server.clone());
+        for server in self.server_addrs() {
+            copy.push_server(server);
         }
         copy.flags = self.flags;
         copy.set_timeout(self.timeout);
@@ -127,7 +125,6 @@ impl<U> LibClient<U> {
 
     pub fn remove_servers(&mut self) {
         self.core.inner_mut().remove_servers();
-        self.servers.clear();
     }
 
     // --- settings ------------------------------------------------------------------------
@@ -145,7 +142,7 @@ impl<U> LibClient<U> {
 
     /// Asks every server to forward exceptions; libgearman's EXCEPTION option is this.
     fn ask_exceptions(&mut self, call: &str) -> bool {
-        !self.servers.is_empty() && self.set_server_option(call, b"exceptions")
+        self.has_servers() && self.set_server_option(call, b"exceptions")
     }
 
     pub fn set_options(&mut self, call: &str, options: i32) {
@@ -586,12 +583,15 @@ impl<U> ServerList for LibClient<U> {
     const CREATE_CALL: &'static str = "gearman_client_create";
 
     fn push_server(&mut self, addr: ServerAddr) {
-        self.core.add_server(addr.clone());
-        self.servers.push(addr);
+        self.core.add_server(addr);
     }
 
-    fn servers(&self) -> &[ServerAddr] {
-        &self.servers
+    fn has_servers(&self) -> bool {
+        self.core.inner().servers().next().is_some()
+    }
+
+    fn server_addrs(&self) -> Vec<ServerAddr> {
+        self.core.inner().servers().cloned().collect()
     }
 
     fn last_error(&mut self) -> &mut LastError {

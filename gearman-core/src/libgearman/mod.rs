@@ -49,8 +49,10 @@ pub fn verbose_name(level: i64) -> &'static CStr {
 pub trait ServerList {
     /// Adds a resolved server to the object and its connection.
     fn push_server(&mut self, addr: crate::ServerAddr);
-    /// The servers added so far.
-    fn servers(&self) -> &[crate::ServerAddr];
+    /// Whether any server was added (the connection's own list says).
+    fn has_servers(&self) -> bool;
+    /// The servers added so far, in order.
+    fn server_addrs(&self) -> Vec<crate::ServerAddr>;
     /// Where failures are recorded.
     fn last_error(&mut self) -> &mut LastError;
     /// The call name `add_servers_from_env` reports under.
@@ -86,7 +88,7 @@ pub trait ServerList {
 
     /// NO_SERVERS, recorded, when there are none.
     fn check_servers(&mut self, call: &str) -> Result<(), i32> {
-        if self.servers().is_empty() {
+        if !self.has_servers() {
             return Err(self.last_error().set(
                 crate::return_code::NO_SERVERS,
                 call,

@@ -48,7 +48,6 @@ pub struct LibWorker<F> {
     namespace_c: CString,
     identifier: Option<Vec<u8>>,
     functions: HashMap<Vec<u8>, Function<F>>,
-    servers: Vec<ServerAddr>,
 }
 
 /// A job handed to a worker, with the means to report on it.
@@ -84,7 +83,6 @@ impl<F: Clone> LibWorker<F> {
             namespace_c: CString::default(),
             identifier: None,
             functions: HashMap::new(),
-            servers: Vec::new(),
         };
         worker.apply_flags();
         worker
@@ -93,8 +91,8 @@ impl<F: Clone> LibWorker<F> {
     /// `gearman_worker_clone`: settings and servers, no functions.
     pub fn clone_settings(&self) -> LibWorker<F> {
         let mut copy = LibWorker::new();
-        for server in &self.servers {
-            copy.push_server(server.clone());
+        for server in self.server_addrs() {
+            copy.push_server(server);
         }
         copy.flags = self.flags;
         copy.timeout = self.timeout;
@@ -128,7 +126,6 @@ impl<F: Clone> LibWorker<F> {
 
     pub fn remove_servers(&mut self) {
         self.core.borrow_mut().inner_mut().remove_servers();
-        self.servers.clear();
     }
 
     // --- settings ------------------------------------------------------------------------
@@ -209,7 +206,7 @@ impl<F: Clone> LibWorker<F> {
     pub fn set_server_option(&mut self, call: &str, option: &[u8]) -> bool {
         if option.eq_ignore_ascii_case(b"exceptions") {
             self.core.borrow_mut().inner_mut().options_mut().exceptions = true;
-            return !self.servers.is_empty();
+            return self.has_servers();
         }
         self.last
             .set(rc::INVALID_ARGUMENT, call, "unknown server option");
@@ -419,12 +416,15 @@ impl<F: Clone> ServerList for LibWorker<F> {
     const CREATE_CALL: &'static str = "gearman_worker_create";
 
     fn push_server(&mut self, addr: ServerAddr) {
-        self.core.borrow_mut().add_server(addr.clone());
-        self.servers.push(addr);
+        self.core.borrow_mut().add_server(addr);
     }
 
-    fn servers(&self) -> &[ServerAddr] {
-        &self.servers
+    fn has_servers(&self) -> bool {
+        self.core.borrow().inner().servers().next().is_some()
+    }
+
+    fn server_addrs(&self) -> Vec<ServerAddr> {
+        self.core.borrow().inner().servers().cloned().collect()
     }
 
     fn last_error(&mut self) -> &mut LastError {
