@@ -178,10 +178,6 @@ impl<U> LibClient<U> {
         }
     }
 
-    pub fn namespace(&self) -> &[u8] {
-        &self.namespace
-    }
-
     pub fn set_namespace(&mut self, namespace: &[u8]) {
         self.namespace = namespace.to_vec();
     }

@@ -105,11 +105,6 @@ impl<F: Clone> LibWorker<F> {
         copy
     }
 
-    /// The connection, for calls the model does not wrap.
-    pub fn core(&self) -> &Rc<RefCell<BlockingWorker>> {
-        &self.core
-    }
-
     fn apply_flags(&mut self) {
         let grab = match self.flags.grab {
             GrabCommand::All => GrabMode::All,
