@@ -1,8 +1,9 @@
-//! pecl 2.1.5's union types (`string|false`, `GearmanTask|false`, `string|int|float`), which
-//! ext-php-rs 0.16 cannot declare, written into the registered arginfo once the classes exist
-//! (the first request's start-up) so
-//! that Reflection, and subclasses checked against it, see pecl's signatures. The methods return
-//! exactly these types; release builds of PHP do not check an internal function's types anyway.
+//! The types of pecl 2.1.5 that ext-php-rs 0.16 cannot declare, written into the registered
+//! arginfo once the classes exist (the first request's start-up), so that Reflection, and
+//! subclasses checked against it, see pecl's signatures: union types (`string|false`,
+//! `GearmanTask|false`, `string|int|float`), `true` returns, and `int $port = 0` where ext-php-rs
+//! declared `?int` (see `args::Defaulted`). The methods return exactly these types; release
+//! builds of PHP do not check an internal function's types anyway.
 
 use std::ffi::c_void;
 
@@ -14,7 +15,9 @@ use ext_php_rs::types::ZendStr;
 
 use crate::{GearmanClient, GearmanJob, GearmanTask, GearmanWorker};
 
+const MAY_BE_NULL: u32 = 1 << 1;
 const MAY_BE_FALSE: u32 = 1 << 2;
+const MAY_BE_TRUE: u32 = 1 << 3;
 const MAY_BE_LONG: u32 = 1 << 4;
 const MAY_BE_DOUBLE: u32 = 1 << 5;
 const MAY_BE_STRING: u32 = 1 << 6;
@@ -46,6 +49,11 @@ const ARRAY_OR_FALSE: Type = Type {
 };
 const WORKLOAD: Type = Type {
     mask: MAY_BE_STRING | MAY_BE_LONG | MAY_BE_DOUBLE,
+    class: None,
+};
+
+const TRUE: Type = Type {
+    mask: MAY_BE_TRUE,
     class: None,
 };
 
@@ -125,6 +133,31 @@ const TYPES: &[(&str, &str, Slot, Type)] = &[
     ("", "gearman_task_data_size", 0, INT_OR_FALSE),
     ("", "gearman_task_send_workload", 0, INT_OR_FALSE),
     ("", "gearman_task_recv_data", 0, ARRAY_OR_FALSE),
+    ("GearmanWorker", "setOptions", 0, TRUE),
+    ("GearmanWorker", "addOptions", 0, TRUE),
+    ("GearmanWorker", "removeOptions", 0, TRUE),
+    ("GearmanWorker", "setTimeout", 0, TRUE),
+    ("", "gearman_worker_set_options", 0, TRUE),
+    ("", "gearman_worker_add_options", 0, TRUE),
+    ("", "gearman_worker_remove_options", 0, TRUE),
+    ("", "gearman_worker_set_timeout", 0, TRUE),
+];
+
+/// The `int` and `bool` parameters with a default (`args::Defaulted`): (class, or "" for a
+/// function; name; slots).
+const DEFAULTED: &[(&str, &str, &[Slot])] = &[
+    ("GearmanClient", "addServer", &[2, 3]),
+    ("GearmanClient", "addServers", &[2]),
+    ("GearmanWorker", "addServer", &[2, 3]),
+    ("GearmanWorker", "addServers", &[2]),
+    ("GearmanWorker", "register", &[2]),
+    ("GearmanWorker", "addFunction", &[4]),
+    ("", "gearman_client_add_server", &[3, 4]),
+    ("", "gearman_client_add_servers", &[3]),
+    ("", "gearman_worker_add_server", &[3, 4]),
+    ("", "gearman_worker_add_servers", &[3]),
+    ("", "gearman_worker_register", &[3]),
+    ("", "gearman_worker_add_function", &[5]),
 ];
 
 /// The `addTask*` variants: `GearmanTask|false`, and a `string|int|float` workload.
@@ -192,8 +225,23 @@ unsafe fn declare(function: *mut zend_function, slot: Slot, ty: Type) {
     }
 }
 
-/// Declares pecl's union types (once, before the first script runs).
-pub fn declare_union_types() {
+/// Takes the `?` off a parameter's type.
+///
+/// # Safety
+/// As for [`declare`].
+unsafe fn not_nullable(function: *mut zend_function, slot: Slot) {
+    // SAFETY: as in `declare`.
+    unsafe {
+        let internal = &mut (*function).internal_function;
+        if internal.arg_info.is_null() || slot == 0 || slot > internal.num_args as usize {
+            return;
+        }
+        (*internal.arg_info.add(slot - 1)).type_.type_mask &= !MAY_BE_NULL;
+    }
+}
+
+/// Declares pecl's types (once, before the first script runs).
+pub fn declare_types() {
     let add_task = ADD_TASK
         .iter()
         .map(|m| ("GearmanClient", *m, 2))
@@ -213,6 +261,15 @@ pub fn declare_union_types() {
         if !function.is_null() {
             // SAFETY: as above.
             unsafe { declare(function, slot, ty) };
+        }
+    }
+    for &(class, name, slots) in DEFAULTED {
+        let function = find(class, name);
+        if !function.is_null() {
+            for &slot in slots {
+                // SAFETY: as above.
+                unsafe { not_nullable(function, slot) };
+            }
         }
     }
 }

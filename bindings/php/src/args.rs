@@ -136,6 +136,57 @@ impl StubLiteral for Flag {
     }
 }
 
+/// An `int` or `bool` parameter with a default (`int $port = 0`). An explicit `null` is what
+/// ZPP makes of it: 0 / false with PHP's deprecation in weak mode, PHP's TypeError in strict
+/// mode. ext-php-rs would throw its own TypeError before converting unless the type is
+/// nullable, so it is declared nullable here and arginfo.rs takes the `?` off again.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaulted<T>(pub T);
+
+/// What ZPP makes of `null` for the type.
+pub trait FromNull {
+    const FROM_NULL: Self;
+}
+
+impl FromNull for Long {
+    const FROM_NULL: Long = Long(0);
+}
+
+impl FromNull for Flag {
+    const FROM_NULL: Flag = Flag(false);
+}
+
+impl<'a, T: FromZval<'a> + FromNull> FromZval<'a> for Defaulted<T> {
+    const TYPE: DataType = T::TYPE;
+    const NULLABLE: bool = true;
+
+    fn from_zval(zval: &'a Zval) -> Option<Self> {
+        T::from_zval(zval).map(Defaulted)
+    }
+
+    fn from_missing() -> Option<Self> {
+        Some(Defaulted(T::FROM_NULL))
+    }
+}
+
+impl From<i64> for Defaulted<Long> {
+    fn from(value: i64) -> Self {
+        Defaulted(Long(value))
+    }
+}
+
+impl From<bool> for Defaulted<Flag> {
+    fn from(value: bool) -> Self {
+        Defaulted(Flag(value))
+    }
+}
+
+impl<T: StubLiteral> StubLiteral for Defaulted<T> {
+    fn stub_literal(&self) -> String {
+        self.0.stub_literal()
+    }
+}
+
 /// A `string` parameter, as bytes.
 pub struct Str<'a>(pub PhpBytes<'a>);
 

@@ -15,12 +15,13 @@ use gearman_core::libgearman::{Callback, LibClient, ServerList, TaskEvents, Task
 use gearman_core::return_code::SUCCESS;
 use gearman_core::Priority;
 
-use crate::args::{CallableArg, Flag, Long, Str};
+use crate::args::{CallableArg, Defaulted, Flag, Long, Str};
 use crate::convert::Workload;
 use crate::convert::{
     array_zval, bool_zval, bytes_zval, long_zval, to_long, ArrayZval, PhpBytes, StringZval,
 };
 use crate::error::{exception_option_failed, text_zval, warn, warn_last};
+use crate::objects::Initial;
 use crate::servers::{self, ServerArgs};
 use crate::task::{new_task_object, task_of, PhpTask};
 
@@ -386,17 +387,40 @@ impl Drop for GearmanClient {
     }
 }
 
+fn new_model() -> LibClient<PhpTask> {
+    let mut model = LibClient::new();
+    // pecl creates its clients with FREE_TASKS.
+    model.flags.free_tasks = true;
+    model
+}
+
+impl Initial for GearmanClient {
+    fn initial() -> GearmanClient {
+        GearmanClient {
+            model: RefCell::new(new_model()),
+            callbacks: RefCell::new(Default::default()),
+            context: RefCell::new(Bytes::new()),
+        }
+    }
+}
+
 #[php_impl]
 impl GearmanClient {
     pub fn __construct() -> PhpResult<GearmanClient> {
-        let mut model = LibClient::new();
-        // pecl creates its clients with FREE_TASKS.
-        model.flags.free_tasks = true;
-        Ok(GearmanClient {
-            model: RefCell::new(model),
-            callbacks: RefCell::new(Default::default()),
-            context: RefCell::new(Bytes::new()),
-        })
+        Ok(GearmanClient::initial())
+    }
+
+    /// Frees the connection, servers, tasks and context, as pecl's frees the libgearman client
+    /// (the callbacks stay, as pecl's do); the object stays usable, as a new client. Inside one
+    /// of the client's own calls (a callback) it does nothing.
+    pub fn __destruct(&self) {
+        if let Ok(mut model) = self.model.try_borrow_mut() {
+            let old = std::mem::replace(&mut *model, new_model());
+            drop(model);
+            // The tasks' PHP objects may run destructors of their own: no borrow is held.
+            drop(old);
+            self.context.replace(Bytes::new());
+        }
     }
 
     pub fn return_code(&self) -> i64 {
@@ -457,21 +481,21 @@ impl GearmanClient {
     pub fn add_server(
         &self,
         host: Option<PhpBytes>,
-        port: Long,
-        setupExceptionHandler: Flag,
+        port: Defaulted<Long>,
+        setupExceptionHandler: Defaulted<Flag>,
     ) -> PhpResult<bool> {
-        let args = ServerArgs::one(host.as_ref().map(PhpBytes::as_bytes), port.0);
-        self.add_servers_then("addServer", args, setupExceptionHandler.0)
+        let args = ServerArgs::one(host.as_ref().map(PhpBytes::as_bytes), port.0 .0);
+        self.add_servers_then("addServer", args, setupExceptionHandler.0 .0)
     }
 
     #[php(optional = servers, defaults(setupExceptionHandler = true))]
     pub fn add_servers(
         &self,
         servers: Option<PhpBytes>,
-        setupExceptionHandler: Flag,
+        setupExceptionHandler: Defaulted<Flag>,
     ) -> PhpResult<bool> {
         let args = ServerArgs::list(servers.as_ref().map(PhpBytes::as_bytes));
-        self.add_servers_then("addServers", args, setupExceptionHandler.0)
+        self.add_servers_then("addServers", args, setupExceptionHandler.0 .0)
     }
 
     /// Waits for a running task's next event in non-blocking mode; with nothing running it is

@@ -11,9 +11,8 @@ use gearman_core::return_code::{self, SUCCESS};
 use crate::args::{Long, Str};
 use crate::convert::{bool_zval, bytes_zval, StringZval};
 use crate::error::warn;
+use crate::objects::Initial;
 
-// No `Default`: ext-php-rs would build objects whose constructor is skipped from it as a
-// GearmanJob, turning a PHP subclass (`new MyJob()`) into its parent.
 #[php_class]
 #[php(name = "GearmanJob")]
 pub struct GearmanJob {
@@ -21,6 +20,15 @@ pub struct GearmanJob {
     /// `returnCode()`: set by `setReturn()` and by the reports; the worker's `work()` reports
     /// it as the job's outcome.
     pub code: Cell<i32>,
+    /// The worker's `work()` is running this job's callback: it still needs the job to send
+    /// the callback's answer, so `__destruct()` leaves it.
+    pub in_work: Cell<bool>,
+}
+
+impl Initial for GearmanJob {
+    fn initial() -> GearmanJob {
+        GearmanJob::inert()
+    }
 }
 
 impl GearmanJob {
@@ -29,6 +37,7 @@ impl GearmanJob {
         GearmanJob {
             job: RefCell::new(None),
             code: Cell::new(SUCCESS),
+            in_work: Cell::new(false),
         }
     }
 
@@ -36,6 +45,7 @@ impl GearmanJob {
         GearmanJob {
             job: RefCell::new(Some(job)),
             code: Cell::new(SUCCESS),
+            in_work: Cell::new(false),
         }
     }
 
@@ -82,6 +92,18 @@ impl GearmanJob {
     /// pecl's GearmanJob has no constructor, yet `new GearmanJob()` gives an inert job.
     pub fn __construct() -> GearmanJob {
         GearmanJob::inert()
+    }
+
+    /// Frees the job, as pecl's `gearman_job_free()`: it then answers as a job with no
+    /// assignment (the server still holds the job for this worker until it disconnects). A job
+    /// whose callback `work()` is running is left to `work()`, which answers for it.
+    pub fn __destruct(&self) {
+        if self.in_work.get() {
+            return;
+        }
+        if let Ok(mut job) = self.job.try_borrow_mut() {
+            *job = None;
+        }
     }
 
     pub fn return_code(&self) -> i64 {

@@ -16,6 +16,7 @@ mod constants;
 mod convert;
 mod error;
 mod job;
+mod objects;
 mod procedural;
 mod servers;
 mod task;
@@ -105,9 +106,13 @@ extern "C" fn allow_serialization(_type: i32, _module: i32) -> i32 {
     clear::<GearmanWorker>();
     clear::<GearmanJob>();
     clear::<GearmanTask>();
-    // Once per process, now that every class exists: the union types ext-php-rs cannot declare.
+    // Once per process, now that every class exists: the types ext-php-rs cannot declare, and
+    // objects that are usable without their constructor.
     static DECLARED: std::sync::Once = std::sync::Once::new();
-    DECLARED.call_once(arginfo::declare_union_types);
+    DECLARED.call_once(|| {
+        arginfo::declare_types();
+        objects::install_create_handlers();
+    });
     0
 }
 

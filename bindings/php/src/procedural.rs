@@ -4,7 +4,7 @@
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendClassObject, Zval};
 
-use crate::args::{CallableArg, Flag, Long, Str};
+use crate::args::{CallableArg, Defaulted, Flag, Long, Str};
 use crate::client::GearmanClient;
 use crate::convert::PhpBytes;
 use crate::convert::{ArrayZval, StringZval, Workload};
@@ -44,9 +44,9 @@ procedural! {
     gearman_client_timeout: GearmanClient => timeout() -> i64;
     gearman_client_set_timeout: GearmanClient => set_timeout(timeout: Long) -> bool;
     #[php(optional = host, defaults(port = 0, setupExceptionHandler = true))]
-    gearman_client_add_server: GearmanClient => add_server(host: Option<PhpBytes>, port: Long, setupExceptionHandler: Flag) -> PhpResult<bool>;
+    gearman_client_add_server: GearmanClient => add_server(host: Option<PhpBytes>, port: Defaulted<Long>, setupExceptionHandler: Defaulted<Flag>) -> PhpResult<bool>;
     #[php(optional = servers, defaults(setupExceptionHandler = true))]
-    gearman_client_add_servers: GearmanClient => add_servers(servers: Option<PhpBytes>, setupExceptionHandler: Flag) -> PhpResult<bool>;
+    gearman_client_add_servers: GearmanClient => add_servers(servers: Option<PhpBytes>, setupExceptionHandler: Defaulted<Flag>) -> PhpResult<bool>;
     gearman_client_wait: GearmanClient => wait() -> bool;
     gearman_client_do_normal: GearmanClient => do_normal(function: Str, workload: Str, unique: Option<PhpBytes>) -> StringZval;
     gearman_client_do_high: GearmanClient => do_high(function: Str, workload: Str, unique: Option<PhpBytes>) -> StringZval;
@@ -125,17 +125,17 @@ procedural! {
     gearman_worker_set_timeout: GearmanWorker => set_timeout(timeout: Long) -> bool;
     gearman_worker_set_id: GearmanWorker => set_id(id: Str) -> bool;
     #[php(optional = host, defaults(port = 0, setupExceptionHandler = true))]
-    gearman_worker_add_server: GearmanWorker => add_server(host: Option<PhpBytes>, port: Long, setupExceptionHandler: Flag) -> PhpResult<bool>;
+    gearman_worker_add_server: GearmanWorker => add_server(host: Option<PhpBytes>, port: Defaulted<Long>, setupExceptionHandler: Defaulted<Flag>) -> PhpResult<bool>;
     #[php(optional = servers, defaults(setupExceptionHandler = true))]
-    gearman_worker_add_servers: GearmanWorker => add_servers(servers: Option<PhpBytes>, setupExceptionHandler: Flag) -> PhpResult<bool>;
+    gearman_worker_add_servers: GearmanWorker => add_servers(servers: Option<PhpBytes>, setupExceptionHandler: Defaulted<Flag>) -> PhpResult<bool>;
     gearman_worker_wait: GearmanWorker => wait() -> bool;
     #[php(defaults(timeout = 0))]
-    gearman_worker_register: GearmanWorker => register(function_name: Str, timeout: Long) -> bool;
+    gearman_worker_register: GearmanWorker => register(function_name: Str, timeout: Defaulted<Long>) -> bool;
     gearman_worker_unregister: GearmanWorker => unregister(function_name: Str) -> bool;
     gearman_worker_unregister_all: GearmanWorker => unregister_all() -> bool;
     gearman_worker_grab_job: GearmanWorker => grab_job() -> Zval;
     #[php(optional = context, defaults(timeout = 0))]
-    gearman_worker_add_function: GearmanWorker => add_function(function_name: Str, function: CallableArg, context: Option<&Zval>, timeout: Long) -> bool;
+    gearman_worker_add_function: GearmanWorker => add_function(function_name: Str, function: CallableArg, context: Option<&Zval>, timeout: Defaulted<Long>) -> bool;
     gearman_worker_work: GearmanWorker => work() -> bool;
     gearman_worker_ping: GearmanWorker => ping(data: Str) -> bool;
     gearman_worker_enable_exception_handler: GearmanWorker => enable_exception_handler() -> PhpResult<bool>;

@@ -12,6 +12,7 @@ use gearman_core::libgearman::{Task, TaskRef};
 
 use crate::args::{Long, Str};
 use crate::convert::{bool_zval, bytes_zval, long_zval, to_long};
+use crate::objects::Initial;
 
 /// What the PHP side keeps with each of the model's tasks.
 pub struct PhpTask {
@@ -24,7 +25,6 @@ pub struct PhpTask {
     pub bound: [bool; 8],
 }
 
-// No `Default`, for the reason given on GearmanJob.
 #[php_class]
 #[php(name = "GearmanTask")]
 pub struct GearmanTask {
@@ -47,6 +47,12 @@ pub fn new_task_object() -> Zval {
     // Setting an object into a fresh zval cannot fail.
     let _ = ext_php_rs::convert::IntoZval::set_zval(object, &mut zval, false);
     zval
+}
+
+impl Initial for GearmanTask {
+    fn initial() -> GearmanTask {
+        GearmanTask::unattached()
+    }
 }
 
 impl GearmanTask {

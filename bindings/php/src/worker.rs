@@ -12,10 +12,11 @@ use ext_php_rs::types::{ZendClassObject, Zval};
 use gearman_core::libgearman::{LibJob, LibWorker, WorkReply};
 use gearman_core::return_code::{self, SUCCESS};
 
-use crate::args::{CallableArg, Flag, Long, Str};
+use crate::args::{CallableArg, Defaulted, Flag, Long, Str};
 use crate::convert::{bool_zval, string_of, PhpBytes};
 use crate::error::{exception_option_failed, text_zval, warn, warn_last};
 use crate::job::GearmanJob;
+use crate::objects::Initial;
 use crate::servers::{self, ServerArgs};
 
 /// What the client of a job whose callback threw sees, as with pecl.
@@ -142,7 +143,9 @@ impl GearmanWorker {
         let Ok((job, function)) = grabbed else {
             return false;
         };
-        let object = job_object(GearmanJob::assigned(job));
+        let job = GearmanJob::assigned(job);
+        job.in_work.set(true);
+        let object = job_object(job);
         let returned = function.callback.try_call(vec![&object, &function.context]);
         let Some(job_object) = object
             .object()
@@ -150,6 +153,7 @@ impl GearmanWorker {
         else {
             return false;
         };
+        job_object.in_work.set(false);
         let Ok(mut slot) = job_object.job.try_borrow_mut() else {
             return false;
         };
@@ -203,13 +207,29 @@ impl GearmanWorker {
     }
 }
 
+impl Initial for GearmanWorker {
+    fn initial() -> GearmanWorker {
+        GearmanWorker {
+            model: RefCell::new(LibWorker::new()),
+        }
+    }
+}
+
 #[php_impl]
 impl GearmanWorker {
     pub fn __construct() -> PhpResult<GearmanWorker> {
-        let model = LibWorker::new();
-        Ok(GearmanWorker {
-            model: RefCell::new(model),
-        })
+        Ok(GearmanWorker::initial())
+    }
+
+    /// Frees the connections and registered functions, as pecl's frees the libgearman worker;
+    /// the object stays usable, as a new worker. Inside `work()` (a callback) it does nothing.
+    pub fn __destruct(&self) {
+        if let Ok(mut model) = self.model.try_borrow_mut() {
+            let old = std::mem::replace(&mut *model, LibWorker::new());
+            drop(model);
+            // The functions' PHP callbacks and contexts may run destructors: no borrow is held.
+            drop(old);
+        }
     }
 
     pub fn return_code(&self) -> i64 {
@@ -236,22 +256,28 @@ impl GearmanWorker {
             .map_or(0, |m| i64::from(m.options()))
     }
 
+    /// Always true, as pecl declares (libgearman's option setters cannot fail).
     pub fn set_options(&self, option: Long) -> bool {
-        self.model("setOptions")
-            .map(|mut m| m.set_options(option.0 as i32))
-            .is_some()
+        if let Some(mut model) = self.model("setOptions") {
+            model.set_options(option.0 as i32);
+        }
+        true
     }
 
+    /// Always true, as pecl declares (libgearman's option setters cannot fail).
     pub fn add_options(&self, option: Long) -> bool {
-        self.model("addOptions")
-            .map(|mut m| m.add_options(option.0 as i32))
-            .is_some()
+        if let Some(mut model) = self.model("addOptions") {
+            model.add_options(option.0 as i32);
+        }
+        true
     }
 
+    /// Always true, as pecl declares (libgearman's option setters cannot fail).
     pub fn remove_options(&self, option: Long) -> bool {
-        self.model("removeOptions")
-            .map(|mut m| m.remove_options(option.0 as i32))
-            .is_some()
+        if let Some(mut model) = self.model("removeOptions") {
+            model.remove_options(option.0 as i32);
+        }
+        true
     }
 
     pub fn timeout(&self) -> i64 {
@@ -260,10 +286,12 @@ impl GearmanWorker {
             .map_or(-1, |m| i64::from(m.timeout()))
     }
 
+    /// Always true, as pecl declares.
     pub fn set_timeout(&self, timeout: Long) -> bool {
-        self.model("setTimeout")
-            .map(|mut m| m.set_timeout(timeout.0 as i32))
-            .is_some()
+        if let Some(mut model) = self.model("setTimeout") {
+            model.set_timeout(timeout.0 as i32);
+        }
+        true
     }
 
     pub fn set_id(&self, id: Str) -> bool {
@@ -274,21 +302,21 @@ impl GearmanWorker {
     pub fn add_server(
         &self,
         host: Option<PhpBytes>,
-        port: Long,
-        setupExceptionHandler: Flag,
+        port: Defaulted<Long>,
+        setupExceptionHandler: Defaulted<Flag>,
     ) -> PhpResult<bool> {
-        let args = ServerArgs::one(host.as_ref().map(PhpBytes::as_bytes), port.0);
-        self.add_servers_then("addServer", args, setupExceptionHandler.0)
+        let args = ServerArgs::one(host.as_ref().map(PhpBytes::as_bytes), port.0 .0);
+        self.add_servers_then("addServer", args, setupExceptionHandler.0 .0)
     }
 
     #[php(optional = servers, defaults(setupExceptionHandler = true))]
     pub fn add_servers(
         &self,
         servers: Option<PhpBytes>,
-        setupExceptionHandler: Flag,
+        setupExceptionHandler: Defaulted<Flag>,
     ) -> PhpResult<bool> {
         let args = ServerArgs::list(servers.as_ref().map(PhpBytes::as_bytes));
-        self.add_servers_then("addServers", args, setupExceptionHandler.0)
+        self.add_servers_then("addServers", args, setupExceptionHandler.0 .0)
     }
 
     /// Connects to the servers; in blocking mode there is nothing else to wait for.
@@ -297,8 +325,8 @@ impl GearmanWorker {
     }
 
     #[php(defaults(timeout = 0))]
-    pub fn register(&self, function_name: Str, timeout: Long) -> bool {
-        let timeout = u32::try_from(timeout.0.max(0)).unwrap_or(u32::MAX);
+    pub fn register(&self, function_name: Str, timeout: Defaulted<Long>) -> bool {
+        let timeout = u32::try_from(timeout.0 .0.max(0)).unwrap_or(u32::MAX);
         self.outcome("register", |m| {
             m.register("register", function_name.as_bytes(), timeout, None)
         })
@@ -343,7 +371,7 @@ impl GearmanWorker {
         function_name: Str,
         function: CallableArg,
         context: Option<&Zval>,
-        timeout: Long,
+        timeout: Defaulted<Long>,
     ) -> bool {
         let call = "addFunction";
         let function = function.0;
@@ -352,7 +380,7 @@ impl GearmanWorker {
             warn(&format!("Function '{shown}' is not a valid callback"));
             return false;
         }
-        let timeout = u32::try_from(timeout.0.max(0)).unwrap_or(u32::MAX);
+        let timeout = u32::try_from(timeout.0 .0.max(0)).unwrap_or(u32::MAX);
         let callback = Rc::new(PhpFunction {
             callback: function.shallow_clone(),
             context: context.map_or_else(Zval::new, Zval::shallow_clone),

@@ -21,6 +21,8 @@ WIDER_IN_2_1_0 = {
     ("int|false", "int|bool"),
     ("array|false", "array|bool"),
     ("GearmanTask|false", "GearmanTask"),
+    ("true", "?bool"),
+    ("true", "bool"),
 }
 
 # Members only one side has, and why.
@@ -31,13 +33,7 @@ ONLY_OURS = {
     # ext-php-rs needs a constructor to allow `new GearmanJob()` / `new GearmanTask()`.
     "GearmanJob::__construct": "ext-php-rs needs a constructor",
 }
-ONLY_THEIRS = {
-    # ext-php-rs cannot give these classes a destructor that objects built without their
-    # constructor survive.
-    "GearmanClient::__destruct": "no destructor (ext-php-rs)",
-    "GearmanWorker::__destruct": "no destructor (ext-php-rs)",
-    "GearmanJob::__destruct": "no destructor (ext-php-rs)",
-}
+ONLY_THEIRS = {}
 
 # 2.1.0's worker addServer()/addServers() have no $setupExceptionHandler (2.1.5 API).
 WORKER_ADD_SERVER = re.compile(r"^(GearmanWorker::addServers?|function gearman_worker_add_servers?)$")
