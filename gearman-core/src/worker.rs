@@ -158,6 +158,11 @@ impl Worker {
         self.servers.iter().map(|s| &s.addr)
     }
 
+    /// The server that assigned `job` (None once the server list was cleared).
+    pub fn server_of(&self, job: &AssignedJob) -> Option<&ServerAddr> {
+        self.servers.get(job.server).map(|s| &s.addr)
+    }
+
     /// Registers a function, with an optional per-job timeout in milliseconds (CAN_DO_TIMEOUT).
     pub fn register(
         &mut self,

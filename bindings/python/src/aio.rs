@@ -249,8 +249,9 @@ impl AsyncWorker {
                 },
                 None => w.grab_job().await,
             };
-            drop(w);
             let job = grabbed.map_err(|e| py_error(&e))?;
+            let server = w.server_of(&job).map(|a| (a.host.clone(), a.port));
+            drop(w);
             let token = next_token.fetch_add(1, Ordering::Relaxed);
             let tuple = Python::attach(|py| -> PyResult<Py<PyAny>> {
                 let tuple = (
@@ -259,6 +260,7 @@ impl AsyncWorker {
                     PyBytes::new(py, &job.function),
                     PyBytes::new(py, &job.unique),
                     PyBytes::new(py, &job.workload),
+                    server,
                 );
                 Ok(tuple.into_pyobject(py)?.into_any().unbind())
             })?;

@@ -488,11 +488,21 @@ impl Worker {
         lock(&self.inner).inner_mut().set_client_id(client_id);
     }
 
-    /// Waits for a job: `(token, handle, function, unique, data)`, or None after `timeout`.
+    /// Waits for a job: `(token, handle, function, unique, data, (host, port) of its server)`,
+    /// or None after `timeout`.
     #[pyo3(signature = (timeout = None))]
     fn grab(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Py<PyAny>>> {
         let inner = &self.inner;
-        let Some(job) = sliced(py, timeout, || lock(inner).grab_job())? else {
+        let Some((job, server)) = sliced(py, timeout, || {
+            let mut worker = lock(inner);
+            let job = worker.grab_job()?;
+            let server = worker
+                .inner()
+                .server_of(&job)
+                .map(|a| (a.host.clone(), a.port));
+            Ok((job, server))
+        })?
+        else {
             return Ok(None);
         };
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
@@ -502,6 +512,7 @@ impl Worker {
             PyBytes::new(py, &job.function),
             PyBytes::new(py, &job.unique),
             PyBytes::new(py, &job.workload),
+            server,
         );
         lock(&self.jobs).insert(token, job);
         Ok(Some(tuple.into_pyobject(py)?.into_any().unbind()))

@@ -132,6 +132,25 @@ def test_worker_jobs_carry_bytes_and_a_connection(server):
     assert not worker.has_job_lock() and b"echo" in worker.worker_abilities
 
 
+def test_job_connection_is_the_server_that_assigned_it(server, our_server):
+    seen = []
+
+    def record(worker, job):
+        seen.append(job.connection.get_address())
+        return job.data
+
+    worker = ThreadWorker(server.hosts + our_server.hosts)
+    worker.register_task("where", record)
+    worker.start()
+    try:
+        for s in (our_server, server):
+            client = gearman.GearmanClient(s.hosts)
+            assert client.submit_job("where", b"x", poll_timeout=10).result == b"x"
+    finally:
+        worker.finish()
+    assert seen == [("127.0.0.1", our_server.port), ("127.0.0.1", server.port)]
+
+
 def test_timed_out_clears_when_a_later_wait_completes(server):
     client = gearman.GearmanClient(server.hosts)
     request = client.submit_job("late", b"x", poll_timeout=0.3)

@@ -111,8 +111,8 @@ class Worker(GearmanWorker):
             if grabbed is None:
                 continue_working = self.after_poll(False) and not self._stop
                 continue
-            token, handle, task, unique, data = grabbed
-            job = self.job_class(self._job_connection, handle, task, unique, self.data_encoder.decode(data))
+            token, handle, task, unique, data, server = grabbed
+            job = self.job_class(self._connection_to(server), handle, task, unique, self.data_encoder.decode(data))
             job._token = token
             await self._execute(job)
             continue_working = self.after_poll(True) and self.after_job() and not self._stop

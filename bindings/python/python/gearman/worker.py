@@ -47,10 +47,7 @@ class GearmanWorker(GearmanConnectionManager):
             self._native.register(name)
         if self.worker_client_id is not None:
             self._native.set_client_id(to_bytes(self.worker_client_id, "client_id"))
-        # gearman-core does not say which server assigned a job, so with several servers jobs
-        # name the first one's connection.
         self._job_handler = GearmanWorkerCommandHandler(connection_manager=self)
-        self._job_connection = self.connection_list[0] if self.connection_list else None
 
     def _update_initial_state(self):
         self.handler_initial_state["abilities"] = list(self.worker_abilities)
@@ -111,9 +108,9 @@ class GearmanWorker(GearmanConnectionManager):
         grabbed = self._native.grab(timeout)
         if grabbed is None:
             return False
-        token, handle, task, unique, data = grabbed
+        token, handle, task, unique, data, server = grabbed
         handler = self._job_handler
-        self.handler_to_connection_map[handler] = self._job_connection
+        self.handler_to_connection_map[handler] = self._connection_to(server)
         self.set_job_lock(handler, lock=True)
         try:
             job = self.create_job(handler, handle, task, unique, self.data_encoder.decode(data))
@@ -123,6 +120,13 @@ class GearmanWorker(GearmanConnectionManager):
             self.set_job_lock(handler, lock=False)
             self.handler_to_connection_map.pop(handler, None)
         return True
+
+    def _connection_to(self, server):
+        """The connection of the server (host, port) that assigned a job."""
+        for connection in self.connection_list:
+            if server is not None and (connection.gearman_host, int(connection.gearman_port)) == tuple(server):
+                return connection
+        return self.connection_list[0] if self.connection_list else None
 
     def poll_connections_until_stopped(self, submitted_connections, callback_fxn, timeout=None):
         """Runs jobs from gearman-core's worker, calling callback_fxn(any_activity) first and
