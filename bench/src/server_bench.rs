@@ -183,6 +183,55 @@ async fn measure(kind: Kind, sizes: &Sizes) -> Results {
     r
 }
 
+/// `--sqlite`: durable background submits/s, 100 in flight, with the SQLite queue (gearmand's
+/// `libsqlite3` table) in gearmand and ours, and ours in memory, each on a fresh database.
+fn sqlite_queue(runtime: &tokio::runtime::Runtime, quick: bool) {
+    let jobs = |kind: Kind, durable: bool| -> f64 {
+        // gearmand commits once per job: fewer jobs keep its run short.
+        let total = match (kind, quick) {
+            (Kind::Debian, true) => 1_000,
+            (Kind::Debian, false) => 5_000,
+            (Kind::Ours, true) => 20_000,
+            (Kind::Ours, false) => 100_000,
+        };
+        let dir = gearman_testkit::temp_dir("bench-sqlite");
+        let db = format!("--libsqlite3-db={}", dir.join("queue.db").display());
+        let args: Vec<&str> = if durable {
+            vec!["-q", "libsqlite3", &db]
+        } else {
+            vec![]
+        };
+        let server = kind.start_with(&args);
+        let rate = runtime.block_on(async {
+            let mut c = client(&server.addr()).await;
+            pipelined(&mut c, "warm", 200, 100, true).await;
+            pipelined(&mut c, "durable", total, 100, true).await
+        });
+        drop(server);
+        let _ = std::fs::remove_dir_all(dir);
+        rate
+    };
+    let theirs = jobs(Kind::Debian, true);
+    let ours = jobs(Kind::Ours, true);
+    let memory = jobs(Kind::Ours, false);
+    println!("\nDurable background submits/s, 100 in flight (SQLite, gearmand's libsqlite3 table; 2 cores)");
+    println!("{:<36} {:>12} {:>8}", "server", "submits/s", "ratio");
+    println!(
+        "{:<36} {theirs:>12.0} {:>7.2}x",
+        "gearmand 1.1, -q libsqlite3", 1.0
+    );
+    println!(
+        "{:<36} {ours:>12.0} {:>7.2}x",
+        "ours, -q libsqlite3",
+        ours / theirs
+    );
+    println!(
+        "{:<36} {memory:>12.0}          (durable / memory: {:.0}%)",
+        "ours, in memory",
+        100.0 * ours / memory
+    );
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let sizes = if quick {
@@ -207,6 +256,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if std::env::args().any(|a| a == "--sqlite") {
+        sqlite_queue(&runtime, quick);
+        return;
+    }
     // BENCH_ONLY=ours skips gearmand (for profiling our server alone).
     let only_ours = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "ours");
     let theirs = if only_ours {

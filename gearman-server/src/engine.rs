@@ -18,7 +18,7 @@ use hashbrown::{HashMap, HashTable};
 use tokio::sync::Notify;
 
 use crate::output::Sink;
-use crate::store::{Ack, StoreOp, StoredJob};
+use crate::store::{Ack, StoreOp, StoredJob, UniqueMaker};
 
 /// Identifies a connection for its whole life; never reused.
 pub type ConnId = u64;
@@ -233,6 +233,8 @@ pub struct Engine {
     deadlines: BTreeSet<(Instant, u64)>,
     timer: Arc<Notify>,
     store: Option<std::sync::mpsc::Sender<StoreOp>>,
+    /// Uniques for durable background jobs submitted without one.
+    unique_maker: UniqueMaker,
     pid: u32,
 }
 
@@ -253,6 +255,7 @@ impl Engine {
             deadlines: BTreeSet::new(),
             timer: Arc::new(Notify::new()),
             store: None,
+            unique_maker: UniqueMaker::new(),
             pid: std::process::id(),
         }
     }
@@ -584,6 +587,14 @@ impl Engine {
         }
         let no = self.next_job;
         self.next_job += 1;
+        // A durable row is keyed by (unique, function), as gearmand keys it: a background job
+        // without a unique (or with `-`) gets one, as libgearman's clients make one, so that
+        // such jobs do not overwrite each other (gearmand's table keeps only the last).
+        let unique = if background && self.store.is_some() && matches!(&unique[..], b"" | b"-") {
+            self.unique_maker.next()
+        } else {
+            unique
+        };
         let created = self.create_job(
             func, no, &unique, &reducer, &data, priority, background, when,
         );
@@ -682,10 +693,7 @@ impl Engine {
         self.next_job = self.next_job.max(job.no + 1);
         if let Some(key) = coalesce_key(&job.unique, &job.data) {
             if self.find_coalesced(func, key).is_some() {
-                // A duplicate row: the job already exists; drop the extra row.
-                if let Some(store) = &self.store {
-                    let _ = store.send(StoreOp::Delete { no: job.no });
-                }
+                // gearmand's `-` rows coalesce by workload: the job already exists.
                 return;
             }
         }
@@ -823,7 +831,10 @@ impl Engine {
         }
         if job.has(FLAG_PERSISTED) {
             if let Some(store) = &self.store {
-                let _ = store.send(StoreOp::Delete { no });
+                let _ = store.send(StoreOp::Delete {
+                    function: self.functions[job.func as usize].name.clone(),
+                    unique: Bytes::copy_from_slice(job.unique()),
+                });
             }
         }
         self.forget_if_unused(job.func);

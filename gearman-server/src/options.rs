@@ -90,7 +90,7 @@ pub struct Options {
         long = "sqlite-table",
         alias = "libsqlite3-table",
         value_name = "NAME",
-        default_value = "gearman_jobs"
+        default_value = "gearman_queue"
     )]
     pub sqlite_table: String,
     /// Accepted for compatibility; jobs are always written when submitted.

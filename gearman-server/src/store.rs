@@ -1,4 +1,8 @@
-//! Durable background jobs in SQLite, with group commit.
+//! Durable background jobs in SQLite, in gearmand's `libsqlite3` table, with group commit.
+//!
+//! The table is gearmand's (`unique_key`, `function_name`, `priority`, `data`, `when_to_run`,
+//! keyed by unique and function), plus two nullable columns of ours (`reducer`, `job_number`),
+//! so gearmand and ours can each run the jobs the other queued.
 //!
 //! One thread owns the database. Submissions from every connection are queued to it; it takes
 //! all that is waiting, writes it in one transaction, commits (WAL, `synchronous=FULL`), and only
@@ -11,7 +15,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use gearman_core::message::Response;
-use rusqlite::{params, Connection};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{params, Connection, ToSql};
 use tokio::sync::oneshot;
 
 use crate::output::{FlushOnDrop, Sink};
@@ -19,14 +24,51 @@ use crate::output::{FlushOnDrop, Sink};
 /// A background job as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredJob {
-    /// The handle number; kept across restarts.
+    /// The handle number, kept across restarts (rows gearmand wrote get new ones at load).
     pub no: u64,
     pub function: Bytes,
     pub unique: Bytes,
     pub reducer: Bytes,
     pub data: Bytes,
+    /// gearmand's `gearman_job_priority_t`: 0 high, 1 normal, 2 low.
     pub priority: u8,
+    /// Unix time to run at; 0 for now.
     pub when: u64,
+}
+
+/// Uniques for durable jobs submitted without one: 32 hex digits, a random per-process half
+/// and a counter, so no two servers or restarts make the same one.
+pub struct UniqueMaker {
+    prefix: u64,
+    count: u64,
+}
+
+impl UniqueMaker {
+    pub fn new() -> UniqueMaker {
+        use std::hash::{BuildHasher, Hasher};
+        // std's hasher keys are drawn from the OS's random source.
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        UniqueMaker {
+            prefix: hasher.finish(),
+            count: 0,
+        }
+    }
+
+    pub fn next(&mut self) -> Bytes {
+        self.count += 1;
+        Bytes::from(format!("{:016x}{:016x}", self.prefix, self.count))
+    }
+}
+
+impl Default for UniqueMaker {
+    fn default() -> UniqueMaker {
+        UniqueMaker::new()
+    }
 }
 
 /// Who to answer once an insert is committed.
@@ -36,10 +78,10 @@ pub struct Ack {
     pub done: oneshot::Sender<bool>,
 }
 
-/// Work for the store thread.
+/// Work for the store thread. A row is keyed as gearmand keys it: (unique, function).
 pub enum StoreOp {
     Insert { job: StoredJob, ack: Option<Ack> },
-    Delete { no: u64 },
+    Delete { function: Bytes, unique: Bytes },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +95,34 @@ pub enum StoreError {
     BadTable(String),
 }
 
-/// An open queue database.
+/// The table our releases before gearmand's schema used (keyed by handle number).
+const OLD_TABLE: &str = "gearman_jobs";
+
+/// Bytes bound as SQLite TEXT (gearmand refuses to replay a unique or function name stored
+/// as a BLOB), whether or not they are UTF-8.
+struct Text<'a>(&'a [u8]);
+
+impl ToSql for Text<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(ValueRef::Text(self.0)))
+    }
+}
+
+/// A TEXT or BLOB column as bytes; NULL (gearmand's empty workload) as empty.
+fn bytes_at(row: &rusqlite::Row, index: usize) -> rusqlite::Result<Bytes> {
+    Ok(match row.get_ref(index)? {
+        ValueRef::Text(b) | ValueRef::Blob(b) => Bytes::copy_from_slice(b),
+        _ => Bytes::new(),
+    })
+}
+
+fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+    let names = stmt.query_map([], |row| row.get::<_, String>(1))?;
+    names.collect()
+}
+
+/// An open queue database, in gearmand's `libsqlite3` schema.
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
@@ -69,23 +138,16 @@ impl SqliteStore {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open(path).map_err(wrap)?;
+        let mut conn = Connection::open(path).map_err(wrap)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(wrap)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(wrap)?;
-        conn.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS {table} (
-                id INTEGER PRIMARY KEY,
-                function_name BLOB NOT NULL,
-                unique_key BLOB NOT NULL,
-                reducer BLOB NOT NULL,
-                data BLOB NOT NULL,
-                priority INTEGER NOT NULL,
-                when_to_run INTEGER NOT NULL
-            )"
-        ))
-        .map_err(wrap)?;
+        // Checkpoint every ~40 MB of log rather than every 4 MB: uniques are random, so each
+        // commit dirties many index pages, and checkpoints dominated the write time.
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)
+            .map_err(wrap)?;
+        Self::prepare_table(&mut conn, table).map_err(wrap)?;
         Ok(SqliteStore {
             conn,
             path: path.to_path_buf(),
@@ -93,7 +155,57 @@ impl SqliteStore {
         })
     }
 
-    /// Every stored job, oldest first.
+    /// Makes `table` gearmand's table plus our two nullable columns (gearmand reads and writes
+    /// it as its own), moving in the rows of a table in our old schema.
+    fn prepare_table(conn: &mut Connection, table: &str) -> rusqlite::Result<()> {
+        let tx = conn.transaction()?;
+        let mut existing = columns(&tx, table)?;
+        // Our old schema under the configured name: set it aside to move its rows.
+        let mut old_tables = Vec::new();
+        if existing.iter().any(|c| c == "id") {
+            let aside = format!("{table}_before_gearmand_schema");
+            tx.execute_batch(&format!("ALTER TABLE {table} RENAME TO {aside}"))?;
+            old_tables.push(aside);
+            existing.clear();
+        }
+        if table != OLD_TABLE && columns(&tx, OLD_TABLE)?.iter().any(|c| c == "id") {
+            old_tables.push(OLD_TABLE.to_string());
+        }
+        if existing.is_empty() {
+            tx.execute_batch(&format!(
+                "CREATE TABLE {table} (unique_key TEXT, function_name TEXT, priority INTEGER,
+                 data BLOB, when_to_run INTEGER, reducer BLOB, job_number INTEGER,
+                 PRIMARY KEY (unique_key, function_name))"
+            ))?;
+        } else {
+            // gearmand's table (older ones lack when_to_run): add what is missing, as
+            // gearmand itself adds when_to_run.
+            for (column, ty) in [
+                ("when_to_run", "INTEGER"),
+                ("reducer", "BLOB"),
+                ("job_number", "INTEGER"),
+            ] {
+                if !existing.iter().any(|c| c == column) {
+                    tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+                }
+            }
+        }
+        for old in old_tables {
+            // A job without a unique gets one: gearmand's key is (unique, function).
+            tx.execute_batch(&format!(
+                "INSERT OR REPLACE INTO {table}
+                   (unique_key, function_name, priority, data, when_to_run, reducer, job_number)
+                 SELECT CASE WHEN length(unique_key) = 0 OR unique_key = X'2D'
+                             THEN lower(hex(randomblob(16))) ELSE CAST(unique_key AS TEXT) END,
+                        CAST(function_name AS TEXT), priority, data, when_to_run, reducer, id
+                 FROM {old} ORDER BY id;
+                 DROP TABLE {old};"
+            ))?;
+        }
+        tx.commit()
+    }
+
+    /// Every stored job, in the order they were stored (which is the order gearmand replays in).
     pub fn load(&self) -> Result<Vec<StoredJob>, StoreError> {
         let wrap = |source| StoreError::Sqlite {
             path: self.path.clone(),
@@ -102,52 +214,67 @@ impl SqliteStore {
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "SELECT id, function_name, unique_key, reducer, data, priority, when_to_run
-                 FROM {} ORDER BY id",
+                "SELECT job_number, function_name, unique_key, reducer, data, priority, when_to_run
+                 FROM {} ORDER BY rowid",
                 self.table
             ))
             .map_err(wrap)?;
         let rows = stmt
             .query_map([], |row| {
+                let no = row
+                    .get::<_, Option<i64>>(0)?
+                    .and_then(|n| u64::try_from(n).ok());
                 Ok(StoredJob {
-                    no: row.get::<_, i64>(0)? as u64,
-                    function: Bytes::from(row.get::<_, Vec<u8>>(1)?),
-                    unique: Bytes::from(row.get::<_, Vec<u8>>(2)?),
-                    reducer: Bytes::from(row.get::<_, Vec<u8>>(3)?),
-                    data: Bytes::from(row.get::<_, Vec<u8>>(4)?),
-                    priority: row.get::<_, i64>(5)? as u8,
-                    when: row.get::<_, i64>(6)? as u64,
+                    no: no.unwrap_or(0),
+                    function: bytes_at(row, 1)?,
+                    unique: bytes_at(row, 2)?,
+                    reducer: bytes_at(row, 3)?,
+                    data: bytes_at(row, 4)?,
+                    priority: row.get::<_, Option<i64>>(5)?.unwrap_or(1).clamp(0, 2) as u8,
+                    when: row.get::<_, Option<i64>>(6)?.unwrap_or(0).max(0) as u64,
                 })
             })
             .map_err(wrap)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(wrap)
+        let mut jobs = rows.collect::<Result<Vec<_>, _>>().map_err(wrap)?;
+        // Rows gearmand wrote have no number: number them after ours.
+        let mut next = jobs.iter().map(|j| j.no).max().unwrap_or(0) + 1;
+        for job in jobs.iter_mut().filter(|j| j.no == 0) {
+            job.no = next;
+            next += 1;
+        }
+        Ok(jobs)
     }
 
     fn write(&mut self, ops: &[StoreOp]) -> rusqlite::Result<()> {
         let tx = self.conn.transaction()?;
         {
             let mut insert = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO {} (id, function_name, unique_key, reducer, data, priority, when_to_run)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT OR REPLACE INTO {} (unique_key, function_name, priority, data, when_to_run,
+                 reducer, job_number) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 self.table
             ))?;
-            let mut delete =
-                tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", self.table))?;
+            let mut delete = tx.prepare_cached(&format!(
+                "DELETE FROM {} WHERE unique_key = ?1 AND function_name = ?2",
+                self.table
+            ))?;
             for op in ops {
                 match op {
                     StoreOp::Insert { job, .. } => {
+                        let reducer = (!job.reducer.is_empty()).then_some(&job.reducer[..]);
                         insert.execute(params![
-                            job.no as i64,
-                            &job.function[..],
-                            &job.unique[..],
-                            &job.reducer[..],
-                            &job.data[..],
+                            Text(&job.unique),
+                            Text(&job.function),
                             job.priority as i64,
-                            job.when as i64
+                            // An empty workload is an empty BLOB, never NULL (gearmand cannot
+                            // start on a NULL one).
+                            &job.data[..],
+                            job.when as i64,
+                            reducer,
+                            job.no as i64
                         ])?;
                     }
-                    StoreOp::Delete { no } => {
-                        delete.execute(params![*no as i64])?;
+                    StoreOp::Delete { function, unique } => {
+                        delete.execute(params![Text(unique), Text(function)])?;
                     }
                 }
             }

@@ -14,15 +14,10 @@ fn sqlite_server(db: &std::path::Path) -> Server {
     Server::ours_with(&["-q", "sqlite", &db])
 }
 
-#[test]
-fn acknowledged_jobs_survive_kill_9_and_run_after_restart() {
-    let dir = gearman_testkit::temp_dir("sqlite");
-    let db = dir.join("queue.db");
-    let mut server = sqlite_server(&db);
+/// Four clients submit pipelined background jobs until the server is killed under them, once
+/// at least `min_acks` were acknowledged; returns the acknowledged jobs' uniques.
+fn load_until_killed(server: &Server, min_acks: usize) -> Vec<Bytes> {
     let addr = server.addr();
-    let pid = server.pid();
-
-    // Four clients submit pipelined background jobs while the server is killed under them.
     let acked_so_far = AtomicUsize::new(0);
     let acknowledged: Vec<Vec<Bytes>> = std::thread::scope(|scope| {
         let loaders: Vec<_> = (0..4)
@@ -65,42 +60,88 @@ fn acknowledged_jobs_survive_kill_9_and_run_after_restart() {
         // Kill once the load is well under way (jobs acknowledged, more in flight).
         assert!(
             gearman_testkit::wait_until(Duration::from_secs(30), || {
-                acked_so_far.load(Ordering::SeqCst) >= 1000
+                acked_so_far.load(Ordering::SeqCst) >= min_acks
             }),
             "the loaders got only {} jobs acknowledged in 30 s",
             acked_so_far.load(Ordering::SeqCst)
         );
-        gearman_testkit::signal(pid, libc::SIGKILL);
+        gearman_testkit::signal(server.pid(), libc::SIGKILL);
         loaders.into_iter().map(|l| l.join().unwrap()).collect()
     });
-    let acknowledged: HashSet<Bytes> = acknowledged.into_iter().flatten().collect();
-    assert!(
-        acknowledged.len() > 100,
-        "only {} jobs were acknowledged",
-        acknowledged.len()
-    );
-    server.restart();
+    acknowledged.into_iter().flatten().collect()
+}
 
-    // Every acknowledged job is back and runs.
+/// Completes up to `limit` jobs; returns their uniques.
+fn complete_some(server: &Server, limit: usize) -> Vec<Bytes> {
     let options = WorkerOptions {
-        timeout: Some(Duration::from_secs(3)),
+        timeout: Some(Duration::from_secs(1)),
         ..Default::default()
     };
     let mut worker = BlockingWorker::new(options).unwrap();
     worker.add_servers(&server.addr()).unwrap();
     worker.register("durable", None).unwrap();
-    let mut seen = HashSet::new();
-    while let Ok(job) = worker.grab_job() {
-        seen.insert(job.unique.clone());
+    let mut done = Vec::new();
+    while done.len() < limit {
+        let Ok(job) = worker.grab_job() else { break };
         worker.send_complete(&job, b"").unwrap();
+        done.push(job.unique.clone());
     }
-    let missing: Vec<_> = acknowledged.difference(&seen).take(5).collect();
+    done
+}
+
+/// How many `durable` jobs the server holds (admin `status`).
+fn queued(server: &Server) -> usize {
+    let status = gearman_testkit::admin(server.port, "status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("durable\t"))
+        .and_then(|rest| rest.split('\t').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// 20 cycles of: load, `kill -9` under it, restart, complete some jobs. Every acknowledged job
+/// runs; none runs again after it was completed.
+#[test]
+fn acknowledged_jobs_survive_kill_9_cycles_and_run_once_completed() {
+    let dir = gearman_testkit::temp_dir("sqlite");
+    let db = dir.join("queue.db");
+    let mut server = sqlite_server(&db);
+    let mut acknowledged = HashSet::new();
+    let mut completed = HashSet::new();
+    for _cycle in 0..20 {
+        acknowledged.extend(load_until_killed(&server, 300));
+        server.restart();
+        let before = queued(&server);
+        for unique in complete_some(&server, 200) {
+            assert!(
+                completed.insert(unique.clone()),
+                "{unique:?} ran again after it was completed"
+            );
+        }
+        // The server has handled every completion (so its row's delete is queued before any
+        // later submission's insert) before the next load starts.
+        let expected = before.saturating_sub(200.min(before));
+        assert!(
+            gearman_testkit::wait_until(Duration::from_secs(5), || queued(&server) == expected),
+            "{} jobs queued, expected {expected}",
+            queued(&server)
+        );
+    }
+    server.restart();
+    for unique in complete_some(&server, usize::MAX) {
+        assert!(
+            completed.insert(unique.clone()),
+            "{unique:?} ran again after it was completed"
+        );
+    }
+    assert!(acknowledged.len() >= 20 * 300, "{}", acknowledged.len());
+    let missing: Vec<_> = acknowledged.difference(&completed).take(5).collect();
     assert!(
         missing.is_empty(),
-        "{} acknowledged jobs lost, e.g. {missing:?}",
-        acknowledged.difference(&seen).count()
+        "{} of {} acknowledged jobs lost, e.g. {missing:?}",
+        acknowledged.difference(&completed).count(),
+        acknowledged.len()
     );
-
     // Completed jobs are deleted: after another restart nothing is replayed.
     server.restart();
     assert_eq!(gearman_testkit::admin(server.port, "show jobs"), ".\n");
