@@ -591,7 +591,7 @@ impl Engine {
         // without a unique (or with `-`) gets one, as libgearman's clients make one, so that
         // such jobs do not overwrite each other (gearmand's table keeps only the last).
         let unique = if background && self.store.is_some() && matches!(&unique[..], b"" | b"-") {
-            self.unique_maker.next()
+            self.unique_maker.make()
         } else {
             unique
         };

@@ -59,7 +59,7 @@ impl UniqueMaker {
         }
     }
 
-    pub fn next(&mut self) -> Bytes {
+    pub fn make(&mut self) -> Bytes {
         self.count += 1;
         Bytes::from(format!("{:016x}{:016x}", self.prefix, self.count))
     }
@@ -237,10 +237,10 @@ impl SqliteStore {
             .map_err(wrap)?;
         let mut jobs = rows.collect::<Result<Vec<_>, _>>().map_err(wrap)?;
         // Rows gearmand wrote have no number: number them after ours.
-        let mut next = jobs.iter().map(|j| j.no).max().unwrap_or(0) + 1;
-        for job in jobs.iter_mut().filter(|j| j.no == 0) {
-            job.no = next;
-            next += 1;
+        let first_free = jobs.iter().map(|j| j.no).max().unwrap_or(0) + 1;
+        let unnumbered = jobs.iter_mut().filter(|j| j.no == 0);
+        for (no, job) in (first_free..).zip(unnumbered) {
+            job.no = no;
         }
         Ok(jobs)
     }
