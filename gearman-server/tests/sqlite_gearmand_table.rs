@@ -251,16 +251,24 @@ fn our_old_table_moves_into_gearmands() {
              priority INTEGER NOT NULL, when_to_run INTEGER NOT NULL)",
         )
         .unwrap();
-        let old: &[(i64, &[u8], &[u8], &[u8], i64)] = &[
-            (7, b"old_f", b"k-1", b"first", 1),
-            (8, b"old_f", b"", b"no unique", 1),
-            (9, b"old_f", b"", b"no unique either", 0),
-            (12, b"old_f", b"k-2", b"", 2),
+        // (id, function, unique, workload, priority)
+        type OldRow<'a> = (i64, &'a str, &'a str, &'a str, i64);
+        let old: &[OldRow] = &[
+            (7, "old_f", "k-1", "first", 1),
+            (8, "old_f", "", "no unique", 1),
+            (9, "old_f", "", "no unique either", 0),
+            (12, "old_f", "k-2", "", 2),
         ];
         for &(id, function, unique, data, priority) in old {
             conn.execute(
                 "INSERT INTO gearman_jobs VALUES (?1, ?2, ?3, X'', ?4, ?5, 0)",
-                rusqlite::params![id, function, unique, data, priority],
+                rusqlite::params![
+                    id,
+                    function.as_bytes(),
+                    unique.as_bytes(),
+                    data.as_bytes(),
+                    priority
+                ],
             )
             .unwrap();
         }
