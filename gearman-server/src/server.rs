@@ -1,5 +1,6 @@
 //! Listeners and connections: bytes in, engine calls, bytes out.
 
+use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -291,21 +292,28 @@ async fn serve(
         .max_line(limits.max_line);
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let mut held = None;
+    // Stored jobs of this connection awaiting their commit, oldest first. Reading goes on
+    // meanwhile, and further background submissions join the next commit; anything else waits
+    // until these are answered, so replies keep their order.
+    let mut stored = StoreWaits::new();
     'conn: loop {
         // Handle everything buffered, pausing whenever a stored job awaits its commit.
         loop {
-            let (progress, waits) =
-                handle_buffered(&engine, id, &decoder, &mut buf, &mut held, &out);
-            for (no, done) in waits {
-                if !matches!(done.await, Ok(true)) {
-                    lock(&engine).store_failed(no);
-                }
-            }
+            let progress = handle_buffered(
+                &engine,
+                id,
+                &decoder,
+                &mut buf,
+                &mut held,
+                &out,
+                &mut stored,
+            );
             match progress {
                 Progress::NeedMore => break,
-                Progress::Paused => continue,
+                Progress::Paused => settle_all(&engine, &mut stored).await,
                 Progress::Close => break 'conn,
                 Progress::Shutdown(graceful) => {
+                    settle_all(&engine, &mut stored).await;
                     let _ = stop.send(if graceful { Stop::Graceful } else { Stop::Now });
                     if !graceful {
                         break 'conn;
@@ -334,10 +342,13 @@ async fn serve(
                     break;
                 }
             },
+            _ = settle_first(&engine, &mut stored), if !stored.is_empty() => {}
             _ = &mut writer => break,
             _ = stopping.changed() => if *stopping.borrow() == Stop::Now { break },
         }
     }
+    // A job whose commit failed must not run, even if its submitter is gone.
+    settle_all(&engine, &mut stored).await;
     drop(registration);
     if !writer.is_finished() {
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer).await;
@@ -353,7 +364,27 @@ enum Progress {
     Shutdown(bool),
 }
 
-type StoreWaits = Vec<(u64, tokio::sync::oneshot::Receiver<bool>)>;
+type StoreWaits = VecDeque<(u64, tokio::sync::oneshot::Receiver<bool>)>;
+
+/// Waits for the oldest stored job's commit; a job the store could not write is dropped.
+/// Cancel-safe: the job stays queued until its answer has been taken.
+async fn settle_first(engine: &SharedEngine, stored: &mut StoreWaits) {
+    let Some((no, done)) = stored.front_mut() else {
+        return;
+    };
+    let written = matches!(done.await, Ok(true));
+    let no = *no;
+    stored.pop_front();
+    if !written {
+        lock(engine).store_failed(no);
+    }
+}
+
+async fn settle_all(engine: &SharedEngine, stored: &mut StoreWaits) {
+    while !stored.is_empty() {
+        settle_first(engine, stored).await;
+    }
+}
 
 /// One decoded unit of a connection's input.
 enum Input {
@@ -383,8 +414,9 @@ impl Input {
     }
 }
 
-/// Handles what `buf` holds. While stored jobs await their commit, only more background
-/// submissions go on (they join the commit); anything else is kept in `held` until then.
+/// Handles what `buf` holds. While stored jobs await their commit (`stored`), only more
+/// background submissions go on (they join the group commit, and add to `stored`); anything
+/// else is kept in `held` until then.
 fn handle_buffered(
     engine: &SharedEngine,
     id: ConnId,
@@ -392,27 +424,27 @@ fn handle_buffered(
     buf: &mut BytesMut,
     held: &mut Option<Input>,
     out: &Arc<Output>,
-) -> (Progress, StoreWaits) {
-    let mut waits = Vec::new();
+    waits: &mut StoreWaits,
+) -> Progress {
     let mut engine = lock(engine);
     loop {
         let input = match held.take() {
             Some(input) => input,
             None => match Input::decode(decoder, buf) {
                 Ok(Some(input)) => input,
-                Ok(None) => return (Progress::NeedMore, waits),
+                Ok(None) => return Progress::NeedMore,
                 // The buffer is as it was: answer once the stored jobs are acknowledged.
-                Err(_) if !waits.is_empty() => return (Progress::Paused, waits),
+                Err(_) if !waits.is_empty() => return Progress::Paused,
                 Err(e) => {
                     tracing::info!(conn = id, error = %e, "bad input; closing");
                     reject(out, &e);
-                    return (Progress::Close, waits);
+                    return Progress::Close;
                 }
             },
         };
         if !waits.is_empty() && !input.joins_group_commit() {
             *held = Some(input);
-            return (Progress::Paused, waits);
+            return Progress::Paused;
         }
         let next = match input {
             Input::Request(request) => engine.request(id, request),
@@ -424,9 +456,9 @@ fn handle_buffered(
         };
         match next {
             Next::Continue => {}
-            Next::Stored { no, done } => waits.push((no, done)),
-            Next::Close => return (Progress::Close, waits),
-            Next::Shutdown { graceful } => return (Progress::Shutdown(graceful), waits),
+            Next::Stored { no, done } => waits.push_back((no, done)),
+            Next::Close => return Progress::Close,
+            Next::Shutdown { graceful } => return Progress::Shutdown(graceful),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! `-q sqlite`: every acknowledged background job survives `kill -9`, and runs after a restart.
 
+mod common;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -199,4 +201,40 @@ fn stored_jobs_keep_priority_epoch_and_handle_across_restarts() {
     worker.send_complete(&second, b"").unwrap();
     // The epoch job is not due for an hour.
     assert!(worker.grab_job().is_err());
+}
+
+/// Replies keep the order of requests while stored jobs await their commit: background
+/// submissions join the group commit, anything else waits for it.
+#[test]
+fn replies_keep_their_order_around_stored_jobs() {
+    use common::Raw;
+    use gearman_core::protocol::PacketType;
+    let dir = gearman_testkit::temp_dir("sqlite-order");
+    let server = sqlite_server(&dir.join("queue.db"));
+    let mut raw = Raw::connect(server.port);
+    let mut pipelined = Vec::new();
+    for i in 0..50 {
+        let unique = format!("order-{i}");
+        pipelined.extend(common::packet(
+            gearman_core::protocol::Magic::Request,
+            PacketType::SubmitJobBg,
+            &[b"ordered", unique.as_bytes(), b"x"],
+        ));
+        if i % 10 == 9 {
+            pipelined.extend(common::packet(
+                gearman_core::protocol::Magic::Request,
+                PacketType::EchoReq,
+                &[format!("echo-{i}").as_bytes()],
+            ));
+        }
+    }
+    raw.send_bytes(&pipelined);
+    for i in 0..50 {
+        raw.expect_kind(PacketType::JobCreated);
+        if i % 10 == 9 {
+            raw.expect(PacketType::EchoRes, &[format!("echo-{i}").as_bytes()]);
+        }
+    }
+    let status = gearman_testkit::admin(server.port, "status");
+    assert!(status.contains("ordered\t50\t"), "{status}");
 }
