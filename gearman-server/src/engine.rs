@@ -221,7 +221,7 @@ pub struct Engine {
     functions: Vec<Function>,
     function_ids: HashMap<Bytes, u32>,
     /// Slots of `functions` whose function was forgotten, for reuse.
-    free_functions: Vec<u32>,
+    free_functions: BTreeSet<u32>,
     next_function_seq: u64,
     jobs: HashMap<u64, Job>,
     uniques: HashTable<u64>,
@@ -245,7 +245,7 @@ impl Engine {
             conns: HashMap::new(),
             functions: Vec::new(),
             function_ids: HashMap::new(),
-            free_functions: Vec::new(),
+            free_functions: BTreeSet::new(),
             next_function_seq: 0,
             jobs: HashMap::new(),
             uniques: HashTable::new(),
@@ -360,7 +360,7 @@ impl Engine {
         let name = Bytes::copy_from_slice(name);
         let function = Function::new(name.clone(), self.next_function_seq);
         self.next_function_seq += 1;
-        let id = match self.free_functions.pop() {
+        let id = match self.free_functions.pop_first() {
             Some(id) => {
                 self.functions[id as usize] = function;
                 id
@@ -378,14 +378,20 @@ impl Engine {
     /// that a stream of distinct throwaway names does not grow the table forever. Called
     /// wherever a function can lose its last job, worker or setting.
     fn forget_if_unused(&mut self, func: u32) {
-        if self.functions[func as usize].is_unused() {
+        if self
+            .functions
+            .get(func as usize)
+            .is_some_and(Function::is_unused)
+        {
             self.forget_function(func);
         }
     }
 
     /// Removes function `func` from the table and frees its slot; a no-op if already gone.
     fn forget_function(&mut self, func: u32) {
-        let f = &mut self.functions[func as usize];
+        let Some(f) = self.functions.get_mut(func as usize) else {
+            return;
+        };
         if self.function_ids.get(&f.name) != Some(&func) {
             return;
         }
@@ -393,7 +399,27 @@ impl Engine {
         // Only stale entries can be left in the queues; release their memory now.
         f.queues = Default::default();
         f.workers = Vec::new();
-        self.free_functions.push(func);
+        self.free_functions.insert(func);
+        self.trim_function_table();
+    }
+
+    /// Drops the free slots at the end of the function table (new functions take the lowest
+    /// free slot, so the table stays dense), and gives the memory back once the table holds a
+    /// quarter of what it once did: a burst of throwaway names does not keep its memory.
+    fn trim_function_table(&mut self) {
+        while let Some(&last) = self.free_functions.last() {
+            if last as usize + 1 != self.functions.len() {
+                break;
+            }
+            self.free_functions.pop_last();
+            self.functions.pop();
+        }
+        let live = self.function_ids.len().max(256);
+        if self.functions.capacity() > 4 * live || self.function_ids.capacity() > 4 * live {
+            self.functions.shrink_to_fit();
+            self.function_ids.shrink_to_fit();
+            crate::memory::give_back();
+        }
     }
 
     fn unique_hash(&self, func: u32, key: (bool, &[u8])) -> u64 {
@@ -1111,6 +1137,12 @@ impl Engine {
     }
 
     fn get_status_unique(&mut self, id: ConnId, unique: &[u8]) {
+        // No job has a longer unique; echoing one back would let a peer make the server copy
+        // any amount it sends.
+        if unique.len() > MAX_UNIQUE_LEN {
+            self.error(id, "ARGUMENT_TOO_LARGE", "Unique value too large");
+            return;
+        }
         let job = match coalesce_key(unique, b"") {
             Some(key) if !key.0 => (0..self.functions.len() as u32)
                 .find_map(|f| self.find_coalesced(f, key))

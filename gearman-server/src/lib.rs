@@ -6,11 +6,15 @@
 //! - [`server`]: listeners and connections (`run` takes its listeners and stop signal, so tests
 //!   bind `127.0.0.1:0` and talk raw bytes); `server::lock` returns a guard that flushes output
 //!   when released, and `server::ConnectionGuard` disconnects a connection on every exit path;
-//! - [`output`]: each connection's bounded, ordered output queue;
-//! - [`store`]: durable background jobs in SQLite with group commit;
+//! - [`output`]: each connection's bounded, ordered output queue (and back-pressure);
+//! - [`frame_budget`]: the memory all connections may hold in large frames still arriving;
+//! - [`memory`]: giving freed memory back to the system after large frees;
+//! - [`store`]: durable background jobs in gearmand's SQLite table, with group commit;
 //! - [`options`]: gearmand's command line.
 
 pub mod engine;
+pub mod frame_budget;
+pub mod memory;
 pub mod options;
 pub mod output;
 pub mod server;

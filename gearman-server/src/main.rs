@@ -278,6 +278,7 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
         max_payload: options.max_packet_size,
         max_line: options.max_line_length,
         max_connections: options.max_connections,
+        max_buffered: options.max_buffered_bytes,
         keepalive: options.keepalive.then(|| Keepalive {
             idle: secs(options.keepalive_idle),
             interval: secs(options.keepalive_interval),

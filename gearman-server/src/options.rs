@@ -150,6 +150,10 @@ pub struct Options {
     /// Most connections served at once.
     #[arg(long = "max-connections", value_name = "N", default_value_t = 65_536)]
     pub max_connections: usize,
+    /// Most bytes all connections together may hold in large packets (1 MiB or more) still
+    /// arriving; a packet beyond it is refused with ERROR and its connection closed.
+    #[arg(long = "max-buffered-bytes", value_name = "BYTES", default_value_t = crate::server::DEFAULT_MAX_BUFFERED)]
+    pub max_buffered_bytes: usize,
     /// Print the version and exit.
     #[arg(short = 'V', long = "version")]
     pub version: bool,

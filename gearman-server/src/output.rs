@@ -9,8 +9,11 @@
 //! guard contains). Only when a socket would block does the connection's writer task take over,
 //! waiting for it to become writable. This keeps a reply from costing a task wake-up.
 //!
-//! A connection whose queue grows past the cap (a peer that stopped reading) is closed rather
-//! than allowed to exhaust memory.
+//! A connection whose unsent output passes [`READ_PAUSE_OUTPUT`] is not read from until the
+//! peer has taken most of it (back-pressure: a client that never reads cannot make the server
+//! hold the results of ever more requests); one whose queue still grows past the hard cap (a
+//! worker's results for a client that stopped reading) is closed rather than allowed to exhaust
+//! memory.
 
 use std::cell::RefCell;
 use std::io;
@@ -25,12 +28,20 @@ use tokio::sync::Notify;
 /// Largest amount of unsent output a connection may accumulate.
 pub const MAX_PENDING_OUTPUT: usize = 256 * 1024 * 1024;
 
+/// While a connection has this much unsent output, its input is not read.
+pub const READ_PAUSE_OUTPUT: usize = 4 * 1024 * 1024;
+
+/// An emptied queue larger than this is given back rather than kept for reuse.
+const KEEP_CAPACITY: usize = 1024 * 1024;
+
 #[derive(Default)]
 struct Pending {
     buf: BytesMut,
     closing: bool,
     /// The socket failed; nothing more will be written.
     broken: bool,
+    /// The queue once held more than [`KEEP_CAPACITY`].
+    grew_large: bool,
 }
 
 /// Where the engine sends one connection's output.
@@ -111,6 +122,8 @@ impl Sink for MemorySink {
 pub struct Output {
     pending: Mutex<Pending>,
     notify: Notify,
+    /// Tells the connection's reader that the output fell below [`READ_PAUSE_OUTPUT`].
+    drained: Notify,
     stream: Arc<OwnedWriteHalf>,
     /// This output, to remember it in [`TOUCHED`].
     me: Weak<Output>,
@@ -144,6 +157,7 @@ impl Output {
         Arc::new_cyclic(|me| Output {
             pending: Mutex::new(Pending::default()),
             notify: Notify::new(),
+            drained: Notify::new(),
             stream,
             me: me.clone(),
         })
@@ -177,6 +191,9 @@ impl Output {
             return;
         }
         f(&mut pending.buf);
+        if pending.buf.capacity() > KEEP_CAPACITY {
+            pending.grew_large = true;
+        }
         drop(pending);
         if was_empty {
             if let Some(me) = self.me.upgrade() {
@@ -199,6 +216,13 @@ impl Output {
     pub fn close(&self) {
         self.lock().closing = true;
         self.notify.notify_one();
+        self.drained.notify_one();
+    }
+
+    /// Whether the queue ever held more than a megabyte (its memory is worth giving back to
+    /// the system once the connection is gone).
+    pub fn grew_large(&self) -> bool {
+        self.lock().grew_large
     }
 
     /// Writes as much as the socket takes now; leaves the rest to the writer task.
@@ -213,10 +237,30 @@ impl Output {
                 Err(_) => pending.broken = true,
             }
         }
+        if pending.buf.is_empty() && pending.buf.capacity() > KEEP_CAPACITY {
+            pending.buf = BytesMut::new();
+        }
         let wake = !pending.buf.is_empty() || pending.closing || pending.broken;
+        let drained = pending.buf.len() < READ_PAUSE_OUTPUT || pending.closing || pending.broken;
         drop(pending);
         if wake {
             self.notify.notify_one();
+        }
+        if drained {
+            self.drained.notify_one();
+        }
+    }
+
+    /// Whether the peer is so far behind that its input should not be read.
+    pub fn is_backlogged(&self) -> bool {
+        let pending = self.lock();
+        pending.buf.len() >= READ_PAUSE_OUTPUT && !pending.closing && !pending.broken
+    }
+
+    /// Waits until the output is no longer backlogged.
+    pub async fn wait_drained(&self) {
+        while self.is_backlogged() {
+            self.drained.notified().await;
         }
     }
 

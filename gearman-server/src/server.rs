@@ -18,6 +18,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::engine::{ConnId, Engine, Next};
+use crate::frame_budget::{FrameBudget, FrameClaim};
 use crate::output::{FlushOnDrop, Output, Sink, WriterStep};
 
 /// Limits applied to every connection.
@@ -29,6 +30,8 @@ pub struct Limits {
     pub max_line: usize,
     /// Most connections served at once.
     pub max_connections: usize,
+    /// Most bytes all connections together may claim for large frames still arriving.
+    pub max_buffered: usize,
     /// TCP keepalive idle time, if enabled.
     pub keepalive: Option<Keepalive>,
 }
@@ -40,12 +43,16 @@ pub struct Keepalive {
     pub count: Option<u32>,
 }
 
+/// `--max-buffered-bytes`' default.
+pub const DEFAULT_MAX_BUFFERED: usize = 1024 * 1024 * 1024;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_payload: gearman_core::protocol::DEFAULT_MAX_PAYLOAD,
             max_line: gearman_core::protocol::DEFAULT_MAX_LINE,
             max_connections: 65_536,
+            max_buffered: DEFAULT_MAX_BUFFERED,
             keepalive: None,
         }
     }
@@ -147,6 +154,7 @@ pub async fn run(
     limits: Limits,
     stop: watch::Sender<Stop>,
 ) {
+    let frames = FrameBudget::new(limits.max_buffered);
     let limits = Arc::new(limits);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let next_id = Arc::new(AtomicU64::new(1));
@@ -158,6 +166,7 @@ pub async fn run(
             listener,
             engine.clone(),
             limits.clone(),
+            frames.clone(),
             slots.clone(),
             next_id.clone(),
             stop.clone(),
@@ -187,6 +196,7 @@ async fn accept_loop(
     listener: TcpListener,
     engine: SharedEngine,
     limits: Arc<Limits>,
+    frames: Arc<FrameBudget>,
     slots: Arc<Semaphore>,
     next_id: Arc<AtomicU64>,
     stop: Arc<watch::Sender<Stop>>,
@@ -206,9 +216,10 @@ async fn accept_loop(
                 let id = next_id.fetch_add(1, Ordering::Relaxed);
                 let engine = engine.clone();
                 let limits = limits.clone();
+                let claim = FrameClaim::new(frames.clone());
                 let stop = stop.clone();
                 connections.spawn(async move {
-                    serve(stream, id, engine, &limits, &stop).await;
+                    serve(stream, id, engine, &limits, claim, &stop).await;
                     drop(permit);
                 });
             }
@@ -275,6 +286,7 @@ async fn serve(
     id: ConnId,
     engine: SharedEngine,
     limits: &Limits,
+    mut frame_claim: FrameClaim,
     stop: &watch::Sender<Stop>,
 ) {
     configure(&stream, limits);
@@ -321,15 +333,29 @@ async fn serve(
                 }
             }
         }
+        // What is left is the start of a frame: a large one must fit the servers' budget.
+        if !frame_claim.cover(&buf) {
+            tracing::warn!(
+                conn = id,
+                "too much data in large frames still arriving; refusing a frame"
+            );
+            out.send(&Response::Error {
+                code: &b"MEMORY_ALLOCATION_FAILURE"[..],
+                text: &b"The server holds too much data in large packets still arriving; try again later"[..],
+            });
+            break;
+        }
         if buf.capacity() - buf.len() < 4096 {
             if let Err(e) = gearman_core::protocol::try_reserve(&mut buf, 16 * 1024) {
                 tracing::warn!(conn = id, bytes = buf.len(), error = %e, "cannot grow the read buffer; closing");
                 break;
             }
         }
+        // Back-pressure: a peer that does not read its replies is not read from either.
+        let backlogged = out.is_backlogged();
         tokio::select! {
             // A short read clears readiness, so the next wait goes straight to epoll.
-            read = reader.read_buf(&mut buf) => match read {
+            read = reader.read_buf(&mut buf), if !backlogged => match read {
                 Ok(0) => {
                     if !buf.is_empty() {
                         tracing::debug!(conn = id, "peer closed in the middle of a frame");
@@ -343,6 +369,7 @@ async fn serve(
                 }
             },
             _ = settle_first(&engine, &mut stored), if !stored.is_empty() => {}
+            _ = out.wait_drained(), if backlogged => {}
             _ = &mut writer => break,
             _ = stopping.changed() => if *stopping.borrow() == Stop::Now { break },
         }
@@ -353,6 +380,12 @@ async fn serve(
     if !writer.is_finished() {
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer).await;
         writer.abort();
+    }
+    let large = out.grew_large() || buf.capacity() > 1024 * 1024;
+    drop(out);
+    drop(buf);
+    if large {
+        crate::memory::give_back();
     }
     tracing::debug!(conn = id, "disconnected");
 }
