@@ -232,8 +232,123 @@ fn sqlite_queue(runtime: &tokio::runtime::Runtime, quick: bool) {
     );
 }
 
+/// A raw request packet.
+fn raw_request(kind: gearman_core::protocol::PacketType, fields: &[&[u8]]) -> Vec<u8> {
+    let mut buf = bytes::BytesMut::new();
+    gearman_core::protocol::encode_packet(
+        gearman_core::protocol::Magic::Request,
+        kind,
+        fields,
+        &mut buf,
+    );
+    buf.to_vec()
+}
+
+/// Sends ECHO_REQ on `stream` and waits for the whole ECHO_RES.
+fn echo_round_trip(stream: &mut std::net::TcpStream, payload: &[u8]) {
+    use std::io::{Read, Write};
+    let request = raw_request(gearman_core::protocol::PacketType::EchoReq, &[payload]);
+    stream.write_all(&request).unwrap();
+    let mut reply = vec![0u8; request.len()];
+    stream.read_exact(&mut reply).unwrap();
+}
+
+/// `--can-do`: one connection registers N distinct functions (pipelined CAN_DO, then an echo
+/// to know they were all handled); returns the time that took and the slowest echo another
+/// client saw meanwhile (probing every millisecond).
+fn can_do_burst(port: u16, names: usize, round: usize) -> (Duration, Duration) {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut batch = Vec::new();
+    for i in 0..names {
+        batch.extend(raw_request(
+            gearman_core::protocol::PacketType::CanDo,
+            &[format!("burst-{round}-{i}").as_bytes()],
+        ));
+    }
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let probe = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut control = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            control.set_nodelay(true).unwrap();
+            let mut worst = Duration::ZERO;
+            while !stop.load(Ordering::Relaxed) {
+                let start = Instant::now();
+                echo_round_trip(&mut control, b"probe");
+                worst = worst.max(start.elapsed());
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            worst
+        })
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    let mut worker = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    worker.set_nodelay(true).unwrap();
+    // The echo after the registrations answers once all of them were handled.
+    let echo = raw_request(
+        gearman_core::protocol::PacketType::EchoReq,
+        &[b"registered"],
+    );
+    batch.extend_from_slice(&echo);
+    let start = Instant::now();
+    let writer = {
+        let mut stream = worker.try_clone().unwrap();
+        std::thread::spawn(move || stream.write_all(&batch).unwrap())
+    };
+    let mut reply = vec![0u8; echo.len()];
+    std::io::Read::read_exact(&mut worker, &mut reply).unwrap();
+    let took = start.elapsed();
+    writer.join().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let worst = probe.join().unwrap();
+    (took, worst)
+}
+
+fn can_do(quick: bool) {
+    let sizes: &[usize] = if quick {
+        &[10_000, 100_000]
+    } else {
+        &[10_000, 100_000, 200_000]
+    };
+    let run = |kind: Kind| -> Vec<(Duration, Duration)> {
+        let server = kind.start();
+        let results = sizes
+            .iter()
+            .enumerate()
+            .map(|(round, &n)| can_do_burst(server.port, n, round))
+            .collect();
+        drop(server);
+        results
+    };
+    let theirs = run(Kind::Debian);
+    let ours = run(Kind::Ours);
+    println!("\nCAN_DO registration: one connection registers N distinct functions; another client's slowest echo meanwhile");
+    println!(
+        "{:<10} {:>14} {:>10} {:>8} {:>18} {:>14}",
+        "N", "gearmand ms", "ours ms", "ratio", "gearmand worst ms", "ours worst ms"
+    );
+    for (i, &n) in sizes.iter().enumerate() {
+        let (t_theirs, w_theirs) = theirs[i];
+        let (t_ours, w_ours) = ours[i];
+        println!(
+            "{n:<10} {:>14.1} {:>10.1} {:>7.2}x {:>18.1} {:>14.1}",
+            t_theirs.as_secs_f64() * 1e3,
+            t_ours.as_secs_f64() * 1e3,
+            t_theirs.as_secs_f64() / t_ours.as_secs_f64(),
+            w_theirs.as_secs_f64() * 1e3,
+            w_ours.as_secs_f64() * 1e3,
+        );
+    }
+    println!("(ratio > 1 means ours is faster)");
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    if std::env::args().any(|a| a == "--can-do") {
+        can_do(quick);
+        return;
+    }
     let sizes = if quick {
         Sizes {
             fg_single: 2_000,

@@ -322,6 +322,7 @@ async fn serve(
             );
             match progress {
                 Progress::NeedMore => break,
+                Progress::Yield => tokio::task::yield_now().await,
                 Progress::Paused => settle_all(&engine, &mut stored).await,
                 Progress::Close => break 'conn,
                 Progress::Shutdown(graceful) => {
@@ -392,10 +393,16 @@ async fn serve(
 
 enum Progress {
     NeedMore,
+    /// A slice of input was handled; more is buffered. Let other connections have a turn.
+    Yield,
     Paused,
     Close,
     Shutdown(bool),
 }
+
+/// Most frames one connection has handled before others get a turn (and the engine lock): a
+/// connection that sends a burst (200k CAN_DO) must not stall the rest for its whole length.
+const FRAMES_PER_TURN: usize = 256;
 
 type StoreWaits = VecDeque<(u64, tokio::sync::oneshot::Receiver<bool>)>;
 
@@ -460,7 +467,7 @@ fn handle_buffered(
     waits: &mut StoreWaits,
 ) -> Progress {
     let mut engine = lock(engine);
-    loop {
+    for _ in 0..FRAMES_PER_TURN {
         let input = match held.take() {
             Some(input) => input,
             None => match Input::decode(decoder, buf) {
@@ -494,6 +501,7 @@ fn handle_buffered(
             Next::Shutdown { graceful } => return Progress::Shutdown(graceful),
         }
     }
+    Progress::Yield
 }
 
 /// Tells the peer why its input is refused.

@@ -922,7 +922,10 @@ fn throwaway_function_names_do_not_accumulate() {
     }
     assert_eq!(h.engine.job_count(), 0);
     assert!(h.engine.function_ids.is_empty());
-    assert!(h.engine.functions.is_empty(), "a free slot at the end is dropped");
+    assert!(
+        h.engine.functions.is_empty(),
+        "a free slot at the end is dropped"
+    );
     assert!(h.engine.functions.capacity() <= 1024);
 }
 
