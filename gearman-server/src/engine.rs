@@ -1489,5 +1489,6 @@ fn now_epoch() -> u64 {
         .unwrap_or(0)
 }
 
+mod invariants;
 #[cfg(test)]
 mod tests;

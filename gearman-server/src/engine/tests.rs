@@ -164,6 +164,9 @@ impl Harness {
                     now_epoch() + secs,
                 ),
             }
+            if let Err(broken) = self.engine.check_invariants() {
+                panic!("{at}: {broken}");
+            }
         }
         let ids: Vec<ConnId> = self.sinks.keys().copied().collect();
         for id in ids {
