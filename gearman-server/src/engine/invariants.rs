@@ -86,7 +86,7 @@ impl Engine {
             }
         }
         for &(_, no) in &self.deadlines {
-            if !self.jobs.get(&no).is_some_and(|j| j.worker() != 0) {
+            if self.jobs.get(&no).is_none_or(|j| j.worker() == 0) {
                 return Err(format!(
                     "a CAN_DO_TIMEOUT deadline for job {no}, which is not running"
                 ));
