@@ -17,6 +17,8 @@ if timeout 300 rustup component add --toolchain nightly miri rust-src >/dev/null
 else
   echo "Miri is not installable here (no nightly toolchain): its run is skipped"
 fi
+# The fuzz targets (codec, engine with its invariants), one minute each from the seed corpus.
+scripts/fuzz.sh 60
 # Independent peers (python gear, pygearman, Debian's php-gearman) against our gearmand.
 tests/peers/run.sh
 # The Python module: built by maturin into a venv, tested with pytest against both servers and

@@ -1027,7 +1027,14 @@ impl Engine {
         }
         conn.timeouts.insert(func, timeout);
         conn.abilities.push_front(func);
-        self.functions[func as usize].workers.push(id);
+        let f = &mut self.functions[func as usize];
+        f.workers.push(id);
+        // A worker asleep (PRE_SLEEP) that registers a function with queued jobs would
+        // otherwise wait for a NOOP no new job triggers (gearmand leaves it asleep).
+        if conn.sleeping && !conn.noop_sent && f.queued.iter().any(|&n| n > 0) {
+            conn.noop_sent = true;
+            conn.out.send(&Response::<&[u8]>::Noop);
+        }
     }
 
     fn cant_do(&mut self, id: ConnId, name: &[u8]) {
@@ -1198,8 +1205,8 @@ impl Engine {
     }
 
     /// [`Engine::fire_timers`] with the clocks given: `instant` for CAN_DO_TIMEOUT deadlines,
-    /// `now` (epoch seconds) for epoch jobs.
-    fn fire_timers_at(&mut self, instant: Instant, now: u64) {
+    /// `now` (epoch seconds) for epoch jobs (tests and the fuzzer control the clocks).
+    pub fn fire_timers_at(&mut self, instant: Instant, now: u64) {
         while let Some(&(when, no)) = self.delayed.first() {
             if when > now {
                 break;

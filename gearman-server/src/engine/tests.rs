@@ -344,6 +344,23 @@ const ADMIN: &[Scenario] = &[
 
 const JOBS: &[Scenario] = &[
     Scenario {
+        // Found by the engine fuzzer: gearmand leaves such a worker asleep with work queued.
+        name: "a sleeping worker that registers a function with queued jobs is woken",
+        setup: DEFAULT,
+        steps: &[
+            Connect(1),
+            Connect(2),
+            Send(1, T::SubmitJobBg, &["f", "u", "x"]),
+            Recv(1, T::JobCreated, &["H:t:1"]),
+            Send(2, T::PreSleep, &[]),
+            Quiet(2),
+            Send(2, T::CanDo, &["f"]),
+            Recv(2, T::Noop, &[]),
+            Send(2, T::GrabJob, &[]),
+            Recv(2, T::JobAssign, &["H:t:1", "f", "x"]),
+        ],
+    },
+    Scenario {
         name: "foreground job: created, assigned, progress relayed, completed",
         setup: DEFAULT,
         steps: &[
