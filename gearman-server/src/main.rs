@@ -11,7 +11,7 @@ use std::time::Duration;
 use gearman_server::engine::{Engine, EngineConfig};
 use gearman_server::options::Options;
 use gearman_server::server::{self, Keepalive, Limits, Stop};
-use gearman_server::store::{self, SqliteStore};
+use gearman_server::store::{self, Backend, RedisStore, SqliteStore};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
@@ -247,28 +247,23 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
         config.handle_prefix = prefix.clone();
     }
     let mut engine = Engine::new(config);
-    if options.queue_type != "builtin" {
-        let path = options
-            .sqlite_db
-            .clone()
-            .ok_or("-q sqlite needs --sqlite-db")?;
-        let table = options.sqlite_table.clone();
-        // Opening the database and reading every stored job is blocking disk work: it runs on
-        // a blocking thread, not on the runtime's.
-        let open_path = path.clone();
-        let (db, stored) = tokio::task::spawn_blocking(move || {
-            let db = SqliteStore::open(&open_path, &table).map_err(|e| e.to_string())?;
-            let stored = db.load().map_err(|e| e.to_string())?;
-            Ok::<_, String>((db, stored))
+    if let Some(backend) = open_queue(&options).await? {
+        // Reading every stored job is blocking I/O: it runs on a blocking thread.
+        let (backend, stored) = tokio::task::spawn_blocking(move || {
+            let mut backend = backend;
+            let stored = backend
+                .load()
+                .map_err(|e| format!("{}: {e}", backend.name()))?;
+            Ok::<_, String>((backend, stored))
         })
         .await
-        .map_err(|e| format!("sqlite queue: {e}"))??;
-        let count = stored.len();
-        engine.set_store(store::spawn(db));
+        .map_err(|e| format!("queue: {e}"))??;
+        let (count, name) = (stored.len(), backend.name());
+        engine.set_store(store::spawn(backend));
         for job in stored {
             engine.restore(job);
         }
-        tracing::info!(jobs = count, path = %path.display(), "replayed stored background jobs");
+        tracing::info!(jobs = count, queue = %name, "replayed stored background jobs");
     }
     if let Some(path) = &options.pid_file {
         std::fs::write(path, format!("{}\n", std::process::id()))
@@ -333,4 +328,36 @@ async fn signals(stop: watch::Sender<Stop>, log: LogFile) {
             }
         }
     }
+}
+
+/// The durable queue `-q` asks for, opened (its database reached) on a blocking thread; None
+/// for the in-memory queue.
+async fn open_queue(options: &Options) -> Result<Option<Box<dyn Backend>>, String> {
+    let kind = options.queue_type.to_ascii_lowercase();
+    let options = options.clone();
+    let opened =
+        tokio::task::spawn_blocking(move || -> Result<Option<Box<dyn Backend>>, String> {
+            match kind.as_str() {
+                "builtin" => Ok(None),
+                "redis" => {
+                    let store = RedisStore::open(
+                        &options.redis_server,
+                        options.redis_port,
+                        options.redis_password.as_deref(),
+                        &options.redis_prefix,
+                    )?;
+                    Ok(Some(Box::new(store)))
+                }
+                _ => {
+                    let path = options
+                        .sqlite_db
+                        .as_ref()
+                        .ok_or("-q libsqlite3 needs --libsqlite3-db FILE")?;
+                    let store = SqliteStore::open(path, &options.sqlite_table)
+                        .map_err(|e| e.to_string())?;
+                    Ok(Some(Box::new(store)))
+                }
+            }
+        });
+    opened.await.map_err(|e| format!("queue: {e}"))?
 }

@@ -74,7 +74,7 @@ pub struct Options {
     /// Job handle prefix (default H:<hostname>).
     #[arg(long = "job-handle-prefix", value_name = "PREFIX")]
     pub job_handle_prefix: Option<String>,
-    /// Queue type: builtin (memory only) or sqlite (also `libsqlite3`).
+    /// Queue type: builtin (memory only), libsqlite3 (also `sqlite`) or redis.
     #[arg(
         short = 'q',
         long = "queue-type",
@@ -93,6 +93,22 @@ pub struct Options {
         default_value = "gearman_queue"
     )]
     pub sqlite_table: String,
+    /// Redis server for `-q redis`.
+    #[arg(
+        long = "redis-server",
+        value_name = "HOST",
+        default_value = "127.0.0.1"
+    )]
+    pub redis_server: String,
+    /// Redis port for `-q redis`.
+    #[arg(long = "redis-port", value_name = "PORT", default_value_t = 6379)]
+    pub redis_port: u16,
+    /// Redis password for `-q redis`.
+    #[arg(long = "redis-password", value_name = "PASSWORD")]
+    pub redis_password: Option<String>,
+    /// Prefix of the Redis keys of `-q redis` (gearmand's default).
+    #[arg(long = "redis-prefix", value_name = "PREFIX", default_value = "_gear_")]
+    pub redis_prefix: String,
     /// Accepted for compatibility; jobs are always written when submitted.
     #[arg(long = "store-queue-on-shutdown")]
     pub store_queue_on_shutdown: bool,
@@ -208,9 +224,10 @@ impl Options {
                     return Err("-q sqlite needs --sqlite-db FILE".into());
                 }
             }
+            "redis" => {}
             other => {
                 return Err(format!(
-                    "queue type {other:?} is not supported (builtin, sqlite)"
+                    "queue type {other:?} is not supported (builtin, libsqlite3, redis)"
                 ))
             }
         }

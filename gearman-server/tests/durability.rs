@@ -2,13 +2,11 @@
 
 mod common;
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use gearman_core::blocking::{BlockingClient, BlockingWorker};
-use gearman_core::{ClientOptions, JobEvent, JobRequest, Outcome, Priority, WorkerOptions};
+use gearman_core::{ClientOptions, JobEvent, JobRequest, Priority, WorkerOptions};
 use gearman_testkit::Server;
 
 fn sqlite_server(db: &std::path::Path) -> Server {
@@ -16,137 +14,13 @@ fn sqlite_server(db: &std::path::Path) -> Server {
     Server::ours_with(&["-q", "sqlite", &db])
 }
 
-/// Four clients submit pipelined background jobs until the server is killed under them, once
-/// at least `min_acks` were acknowledged; returns the acknowledged jobs' uniques.
-fn load_until_killed(server: &Server, min_acks: usize) -> Vec<Bytes> {
-    let addr = server.addr();
-    let acked_so_far = AtomicUsize::new(0);
-    let acknowledged: Vec<Vec<Bytes>> = std::thread::scope(|scope| {
-        let loaders: Vec<_> = (0..4)
-            .map(|t| {
-                let addr = addr.clone();
-                let acked_so_far = &acked_so_far;
-                scope.spawn(move || {
-                    let options = ClientOptions {
-                        timeout: Some(Duration::from_secs(5)),
-                        resubmit: false,
-                        ..Default::default()
-                    };
-                    let mut client = BlockingClient::new(options).unwrap();
-                    client.add_servers(&addr).unwrap();
-                    let mut acked = Vec::new();
-                    'load: for batch in 0..1000 {
-                        let mut ids = Vec::new();
-                        for i in 0..50 {
-                            let data = format!("t{t}-b{batch}-j{i}");
-                            let request = JobRequest::new("durable", data).background(true);
-                            match client.submit(request) {
-                                Ok(id) => ids.push(id),
-                                Err(_) => break 'load,
-                            }
-                        }
-                        for id in ids {
-                            match client.wait(id) {
-                                Ok(r) if r.outcome == Some(Outcome::Queued) => {
-                                    acked.push(r.unique.clone());
-                                    acked_so_far.fetch_add(1, Ordering::SeqCst);
-                                }
-                                _ => break 'load,
-                            }
-                        }
-                    }
-                    acked
-                })
-            })
-            .collect();
-        // Kill once the load is well under way (jobs acknowledged, more in flight).
-        assert!(
-            gearman_testkit::wait_until(Duration::from_secs(30), || {
-                acked_so_far.load(Ordering::SeqCst) >= min_acks
-            }),
-            "the loaders got only {} jobs acknowledged in 30 s",
-            acked_so_far.load(Ordering::SeqCst)
-        );
-        gearman_testkit::signal(server.pid(), libc::SIGKILL);
-        loaders.into_iter().map(|l| l.join().unwrap()).collect()
-    });
-    acknowledged.into_iter().flatten().collect()
-}
-
-/// Completes up to `limit` jobs; returns their uniques.
-fn complete_some(server: &Server, limit: usize) -> Vec<Bytes> {
-    let options = WorkerOptions {
-        timeout: Some(Duration::from_secs(1)),
-        ..Default::default()
-    };
-    let mut worker = BlockingWorker::new(options).unwrap();
-    worker.add_servers(&server.addr()).unwrap();
-    worker.register("durable", None).unwrap();
-    let mut done = Vec::new();
-    while done.len() < limit {
-        let Ok(job) = worker.grab_job() else { break };
-        worker.send_complete(&job, b"").unwrap();
-        done.push(job.unique.clone());
-    }
-    done
-}
-
-/// How many `durable` jobs the server holds (admin `status`).
-fn queued(server: &Server) -> usize {
-    let status = gearman_testkit::admin(server.port, "status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("durable\t"))
-        .and_then(|rest| rest.split('\t').next())
-        .map_or(0, |n| n.parse().unwrap())
-}
-
 /// 20 cycles of: load, `kill -9` under it, restart, complete some jobs. Every acknowledged job
 /// runs; none runs again after it was completed.
 #[test]
 fn acknowledged_jobs_survive_kill_9_cycles_and_run_once_completed() {
     let dir = gearman_testkit::temp_dir("sqlite");
-    let db = dir.join("queue.db");
-    let mut server = sqlite_server(&db);
-    let mut acknowledged = HashSet::new();
-    let mut completed = HashSet::new();
-    for _cycle in 0..20 {
-        acknowledged.extend(load_until_killed(&server, 300));
-        server.restart();
-        let before = queued(&server);
-        for unique in complete_some(&server, 200) {
-            assert!(
-                completed.insert(unique.clone()),
-                "{unique:?} ran again after it was completed"
-            );
-        }
-        // The server has handled every completion (so its row's delete is queued before any
-        // later submission's insert) before the next load starts.
-        let expected = before.saturating_sub(200.min(before));
-        assert!(
-            gearman_testkit::wait_until(Duration::from_secs(5), || queued(&server) == expected),
-            "{} jobs queued, expected {expected}",
-            queued(&server)
-        );
-    }
-    server.restart();
-    for unique in complete_some(&server, usize::MAX) {
-        assert!(
-            completed.insert(unique.clone()),
-            "{unique:?} ran again after it was completed"
-        );
-    }
-    assert!(acknowledged.len() >= 20 * 300, "{}", acknowledged.len());
-    let missing: Vec<_> = acknowledged.difference(&completed).take(5).collect();
-    assert!(
-        missing.is_empty(),
-        "{} of {} acknowledged jobs lost, e.g. {missing:?}",
-        acknowledged.difference(&completed).count(),
-        acknowledged.len()
-    );
-    // Completed jobs are deleted: after another restart nothing is replayed.
-    server.restart();
-    assert_eq!(gearman_testkit::admin(server.port, "show jobs"), ".\n");
+    let mut server = sqlite_server(&dir.join("queue.db"));
+    common::durable::kill_9_cycles(&mut server, 20);
 }
 
 #[test]

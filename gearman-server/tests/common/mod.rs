@@ -1,6 +1,8 @@
 //! In-process server and a raw-bytes peer for byte-exact tests.
 #![allow(dead_code)]
 
+pub mod durable;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};

@@ -1,88 +1,16 @@
-//! Durable background jobs in SQLite, in gearmand's `libsqlite3` table, with group commit.
+//! gearmand's `libsqlite3` queue table, with our two nullable columns.
 //!
-//! The table is gearmand's (`unique_key`, `function_name`, `priority`, `data`, `when_to_run`,
-//! keyed by unique and function), plus two nullable columns of ours (`reducer`, `job_number`),
-//! so gearmand and ours can each run the jobs the other queued.
-//!
-//! One thread owns the database. Submissions from every connection are queued to it; it takes
-//! all that is waiting, writes it in one transaction, commits (WAL, `synchronous=FULL`), and only
-//! then answers each submitter with JOB_CREATED. So an acknowledged background job is on disk,
-//! and a burst of concurrent submissions shares one fsync.
+//! The table is gearmand's (`unique_key TEXT`, `function_name TEXT`, `priority INTEGER`,
+//! `data BLOB`, `when_to_run INTEGER`, keyed by unique and function) plus `reducer` and
+//! `job_number`, which gearmand neither reads nor minds. WAL, `synchronous=FULL`.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender};
-use std::sync::Arc;
 
 use bytes::Bytes;
-use gearman_core::message::Response;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, ToSql};
-use tokio::sync::oneshot;
 
-use crate::output::{FlushOnDrop, Sink};
-
-/// A background job as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredJob {
-    /// The handle number, kept across restarts (rows gearmand wrote get new ones at load).
-    pub no: u64,
-    pub function: Bytes,
-    pub unique: Bytes,
-    pub reducer: Bytes,
-    pub data: Bytes,
-    /// gearmand's `gearman_job_priority_t`: 0 high, 1 normal, 2 low.
-    pub priority: u8,
-    /// Unix time to run at; 0 for now.
-    pub when: u64,
-}
-
-/// Uniques for durable jobs submitted without one: 32 hex digits, a random per-process half
-/// and a counter, so no two servers or restarts make the same one.
-pub struct UniqueMaker {
-    prefix: u64,
-    count: u64,
-}
-
-impl UniqueMaker {
-    pub fn new() -> UniqueMaker {
-        use std::hash::{BuildHasher, Hasher};
-        // std's hasher keys are drawn from the OS's random source.
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        UniqueMaker {
-            prefix: hasher.finish(),
-            count: 0,
-        }
-    }
-
-    pub fn make(&mut self) -> Bytes {
-        self.count += 1;
-        Bytes::from(format!("{:016x}{:016x}", self.prefix, self.count))
-    }
-}
-
-impl Default for UniqueMaker {
-    fn default() -> UniqueMaker {
-        UniqueMaker::new()
-    }
-}
-
-/// Who to answer once an insert is committed.
-pub struct Ack {
-    pub out: Arc<dyn Sink>,
-    pub handle: Bytes,
-    pub done: oneshot::Sender<bool>,
-}
-
-/// Work for the store thread. A row is keyed as gearmand keys it: (unique, function).
-pub enum StoreOp {
-    Insert { job: StoredJob, ack: Option<Ack> },
-    Delete { function: Bytes, unique: Bytes },
-}
+use super::{number_unnumbered, Backend, StoreOp, StoredJob};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -236,12 +164,7 @@ impl SqliteStore {
             })
             .map_err(wrap)?;
         let mut jobs = rows.collect::<Result<Vec<_>, _>>().map_err(wrap)?;
-        // Rows gearmand wrote have no number: number them after ours.
-        let first_free = jobs.iter().map(|j| j.no).max().unwrap_or(0) + 1;
-        let unnumbered = jobs.iter_mut().filter(|j| j.no == 0);
-        for (no, job) in (first_free..).zip(unnumbered) {
-            job.no = no;
-        }
+        number_unnumbered(&mut jobs);
         Ok(jobs)
     }
 
@@ -281,51 +204,18 @@ impl SqliteStore {
         }
         tx.commit()
     }
-
-    /// Runs the store loop until every sender is gone.
-    pub fn run(mut self, ops: Receiver<StoreOp>) {
-        const MAX_BATCH: usize = 4096;
-        while let Ok(first) = ops.recv() {
-            // Writes the acknowledgements queued below once the batch is answered.
-            let _flush = FlushOnDrop;
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match ops.try_recv() {
-                    Ok(op) => batch.push(op),
-                    Err(_) => break,
-                }
-            }
-            let result = self.write(&batch);
-            if let Err(e) = &result {
-                tracing::error!(path = %self.path.display(), error = %e, "sqlite queue write failed");
-            }
-            for op in batch {
-                if let StoreOp::Insert { ack: Some(ack), .. } = op {
-                    match &result {
-                        Ok(()) => ack.out.send(&Response::JobCreated {
-                            handle: &ack.handle,
-                        }),
-                        Err(e) => {
-                            let text = format!("sqlite queue: {e}");
-                            ack.out.send(&Response::Error {
-                                code: &b"QUEUE_ERROR"[..],
-                                text: text.as_bytes(),
-                            });
-                        }
-                    }
-                    let _ = ack.done.send(result.is_ok());
-                }
-            }
-        }
-    }
 }
 
-/// Starts the store thread; returns the sender the engine uses.
-pub fn spawn(store: SqliteStore) -> Sender<StoreOp> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("sqlite-queue".into())
-        .spawn(move || store.run(rx))
-        .expect("spawn sqlite thread");
-    tx
+impl Backend for SqliteStore {
+    fn name(&self) -> String {
+        format!("sqlite queue {}", self.path.display())
+    }
+
+    fn load(&mut self) -> Result<Vec<StoredJob>, String> {
+        SqliteStore::load(self).map_err(|e| e.to_string())
+    }
+
+    fn write(&mut self, ops: &[StoreOp]) -> Result<(), String> {
+        SqliteStore::write(self, ops).map_err(|e| e.to_string())
+    }
 }

@@ -1,0 +1,224 @@
+//! Durable background jobs: what the engine hands the store, the store thread with group commit,
+//! and the backends, each in the table or keys of gearmand's own queue plugin, so that gearmand
+//! and ours can each run the jobs the other queued:
+//! - [`sqlite`]: gearmand's `libsqlite3` table;
+//! - [`redis`]: gearmand's `redis` keys.
+//!
+//! One thread owns the backend. Submissions from every connection are queued to it; it takes
+//! all that is waiting, writes it as one transaction, and only then answers each submitter with
+//! JOB_CREATED (or ERROR, and the job is not run). So an acknowledged background job is stored,
+//! and a burst of concurrent submissions shares one commit. A delete that could not be written
+//! (the database is gone for a while) is kept and written with a later batch.
+
+pub mod redis;
+pub mod sqlite;
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use gearman_core::message::Response;
+use tokio::sync::oneshot;
+
+use crate::output::{FlushOnDrop, Sink};
+
+pub use redis::RedisStore;
+pub use sqlite::SqliteStore;
+
+/// A background job as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredJob {
+    /// The handle number, kept across restarts (rows gearmand wrote get new ones at load).
+    pub no: u64,
+    pub function: Bytes,
+    pub unique: Bytes,
+    pub reducer: Bytes,
+    pub data: Bytes,
+    /// gearmand's `gearman_job_priority_t`: 0 high, 1 normal, 2 low.
+    pub priority: u8,
+    /// Unix time to run at; 0 for now.
+    pub when: u64,
+}
+
+/// Uniques for durable jobs submitted without one: 32 hex digits, a random per-process half
+/// and a counter, so no two servers or restarts make the same one.
+pub struct UniqueMaker {
+    prefix: u64,
+    count: u64,
+}
+
+impl UniqueMaker {
+    pub fn new() -> UniqueMaker {
+        use std::hash::{BuildHasher, Hasher};
+        // std's hasher keys are drawn from the OS's random source.
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        UniqueMaker {
+            prefix: hasher.finish(),
+            count: 0,
+        }
+    }
+
+    pub fn make(&mut self) -> Bytes {
+        self.count += 1;
+        Bytes::from(format!("{:016x}{:016x}", self.prefix, self.count))
+    }
+}
+
+impl Default for UniqueMaker {
+    fn default() -> UniqueMaker {
+        UniqueMaker::new()
+    }
+}
+
+/// Who to answer once an insert is committed.
+pub struct Ack {
+    pub out: Arc<dyn Sink>,
+    pub handle: Bytes,
+    pub done: oneshot::Sender<bool>,
+}
+
+/// Work for the store thread. A row is keyed as gearmand keys it: (unique, function).
+pub enum StoreOp {
+    Insert { job: StoredJob, ack: Option<Ack> },
+    Delete { function: Bytes, unique: Bytes },
+}
+
+/// A queue backend: gearmand's storage for one of its queue plugins.
+pub trait Backend: Send {
+    /// How logs and errors name it (`sqlite queue /var/lib/gearman/q.db`).
+    fn name(&self) -> String;
+
+    /// Every stored job, in the order stored where the backend keeps one; jobs another server
+    /// wrote are numbered after ours (see [`number_unnumbered`]).
+    fn load(&mut self) -> Result<Vec<StoredJob>, String>;
+
+    /// Writes a batch, all of it or none.
+    fn write(&mut self, ops: &[StoreOp]) -> Result<(), String>;
+}
+
+/// Gives the jobs another server stored (number 0: gearmand keeps no handle) numbers after the
+/// highest of ours, in their order.
+pub fn number_unnumbered(jobs: &mut [StoredJob]) {
+    let first_free = jobs.iter().map(|j| j.no).max().unwrap_or(0) + 1;
+    let unnumbered = jobs.iter_mut().filter(|j| j.no == 0);
+    for (no, job) in (first_free..).zip(unnumbered) {
+        job.no = no;
+    }
+}
+
+/// Most deletes kept for a later batch while the backend is unreachable; beyond it the oldest
+/// are dropped (those jobs would run again after a restart) and the loss is logged.
+const MAX_RETRIED_DELETES: usize = 100_000;
+
+/// The store loop: runs until every sender is gone.
+fn run(mut backend: Box<dyn Backend>, ops: Receiver<StoreOp>) {
+    const MAX_BATCH: usize = 4096;
+    let mut retry: Vec<StoreOp> = Vec::new();
+    let mut failing = FailureLog::default();
+    loop {
+        let first = if retry.is_empty() {
+            match ops.recv() {
+                Ok(op) => Some(op),
+                Err(_) => return,
+            }
+        } else {
+            // Deletes wait to be retried: try again within a second even if nothing new comes.
+            match ops.recv_timeout(Duration::from_secs(1)) {
+                Ok(op) => Some(op),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        };
+        // Writes the acknowledgements queued below once the batch is answered.
+        let _flush = FlushOnDrop;
+        let mut batch = std::mem::take(&mut retry);
+        batch.extend(first);
+        while batch.len() < MAX_BATCH {
+            match ops.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let result = backend.write(&batch);
+        failing.record(&backend.name(), &result);
+        for op in batch {
+            match op {
+                StoreOp::Insert { ack: Some(ack), .. } => {
+                    match &result {
+                        Ok(()) => ack.out.send(&Response::JobCreated {
+                            handle: &ack.handle,
+                        }),
+                        Err(e) => {
+                            let text = format!("{}: {e}", backend.name());
+                            ack.out.send(&Response::Error {
+                                code: &b"QUEUE_ERROR"[..],
+                                text: text.as_bytes(),
+                            });
+                        }
+                    }
+                    let _ = ack.done.send(result.is_ok());
+                }
+                StoreOp::Delete { .. } if result.is_err() => retry.push(op),
+                _ => {}
+            }
+        }
+        if retry.len() > MAX_RETRIED_DELETES {
+            let dropped = retry.len() - MAX_RETRIED_DELETES;
+            retry.drain(..dropped);
+            tracing::error!(queue = %backend.name(), dropped, "too many deletes waiting for the queue: those jobs may run again after a restart");
+        }
+    }
+}
+
+/// Logs a backend's failures without flooding the log: the first, then one line a second
+/// while it keeps failing, and the recovery.
+#[derive(Default)]
+struct FailureLog {
+    since: Option<std::time::Instant>,
+    last_logged: Option<std::time::Instant>,
+    unlogged: u64,
+}
+
+impl FailureLog {
+    fn record(&mut self, queue: &str, result: &Result<(), String>) {
+        let now = std::time::Instant::now();
+        match result {
+            Ok(()) => {
+                if let Some(since) = self.since.take() {
+                    tracing::warn!(queue, down_for = ?now - since, "queue writes work again");
+                }
+                self.last_logged = None;
+                self.unlogged = 0;
+            }
+            Err(e) => {
+                self.since.get_or_insert(now);
+                let due = self
+                    .last_logged
+                    .is_none_or(|at| now - at >= Duration::from_secs(1));
+                if due {
+                    tracing::error!(queue, error = %e, failed_since_last = self.unlogged, "queue write failed: its submitters get ERROR, deletes are retried");
+                    self.last_logged = Some(now);
+                    self.unlogged = 0;
+                } else {
+                    self.unlogged += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Starts the store thread; returns the sender the engine uses.
+pub fn spawn(backend: Box<dyn Backend>) -> Sender<StoreOp> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("queue-store".into())
+        .spawn(move || run(backend, rx))
+        .expect("spawn the queue store thread");
+    tx
+}
