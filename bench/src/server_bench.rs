@@ -183,10 +183,12 @@ async fn measure(kind: Kind, sizes: &Sizes) -> Results {
     r
 }
 
-/// `--sqlite`: durable background submits/s, 100 in flight, with the SQLite queue (gearmand's
-/// `libsqlite3` table) in gearmand and ours, and ours in memory, each on a fresh database.
-fn sqlite_queue(runtime: &tokio::runtime::Runtime, quick: bool) {
-    let jobs = |kind: Kind, durable: bool| -> f64 {
+/// `--queue`: durable background submits/s, 100 in flight, with each queue backend (in the
+/// table or keys of gearmand's own plugin) in gearmand and in ours, and ours in memory; each run
+/// on a fresh database (SQLite file, throwaway Redis with `appendfsync always`).
+fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
+    use gearman_testkit::redis::RedisServer;
+    let rate = |kind: Kind, backend: &str| -> f64 {
         // gearmand commits once per job: fewer jobs keep its run short.
         let total = match (kind, quick) {
             (Kind::Debian, true) => 1_000,
@@ -194,13 +196,22 @@ fn sqlite_queue(runtime: &tokio::runtime::Runtime, quick: bool) {
             (Kind::Ours, true) => 20_000,
             (Kind::Ours, false) => 100_000,
         };
-        let dir = gearman_testkit::temp_dir("bench-sqlite");
-        let db = format!("--libsqlite3-db={}", dir.join("queue.db").display());
-        let args: Vec<&str> = if durable {
-            vec!["-q", "libsqlite3", &db]
-        } else {
-            vec![]
+        let dir = gearman_testkit::temp_dir("bench-queue");
+        let redis = (backend == "redis").then(RedisServer::start);
+        let args: Vec<String> = match backend {
+            "libsqlite3" => vec![
+                "-q".into(),
+                "libsqlite3".into(),
+                format!("--libsqlite3-db={}", dir.join("queue.db").display()),
+            ],
+            "redis" => vec![
+                "-q".into(),
+                "redis".into(),
+                format!("--redis-port={}", redis.as_ref().map_or(0, |r| r.port)),
+            ],
+            _ => vec![],
         };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let server = kind.start_with(&args);
         let rate = runtime.block_on(async {
             let mut c = client(&server.addr()).await;
@@ -208,28 +219,28 @@ fn sqlite_queue(runtime: &tokio::runtime::Runtime, quick: bool) {
             pipelined(&mut c, "durable", total, 100, true).await
         });
         drop(server);
+        drop(redis);
         let _ = std::fs::remove_dir_all(dir);
         rate
     };
-    let theirs = jobs(Kind::Debian, true);
-    let ours = jobs(Kind::Ours, true);
-    let memory = jobs(Kind::Ours, false);
-    println!("\nDurable background submits/s, 100 in flight (SQLite, gearmand's libsqlite3 table; 2 cores)");
-    println!("{:<36} {:>12} {:>8}", "server", "submits/s", "ratio");
+    let memory = rate(Kind::Ours, "builtin");
     println!(
-        "{:<36} {theirs:>12.0} {:>7.2}x",
-        "gearmand 1.1, -q libsqlite3", 1.0
+        "\nDurable background submits/s, 100 in flight (gearmand's own table or keys; 2 cores)"
     );
     println!(
-        "{:<36} {ours:>12.0} {:>7.2}x",
-        "ours, -q libsqlite3",
-        ours / theirs
+        "{:<12} {:>14} {:>12} {:>8} {:>16}",
+        "queue", "gearmand 1.1", "ours", "ratio", "ours / in memory"
     );
-    println!(
-        "{:<36} {memory:>12.0}          (durable / memory: {:.0}%)",
-        "ours, in memory",
-        100.0 * ours / memory
-    );
+    for backend in ["libsqlite3", "redis"] {
+        let theirs = rate(Kind::Debian, backend);
+        let ours = rate(Kind::Ours, backend);
+        println!(
+            "{backend:<12} {theirs:>14.0} {ours:>12.0} {:>7.2}x {:>15.0}%",
+            ours / theirs,
+            100.0 * ours / memory
+        );
+    }
+    println!("{:<12} {:>14} {memory:>12.0}", "in memory", "");
 }
 
 /// A raw request packet.
@@ -371,8 +382,8 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    if std::env::args().any(|a| a == "--sqlite") {
-        sqlite_queue(&runtime, quick);
+    if std::env::args().any(|a| a == "--queue") {
+        durable_queues(&runtime, quick);
         return;
     }
     // BENCH_ONLY=ours skips gearmand (for profiling our server alone).
