@@ -185,8 +185,10 @@ async fn measure(kind: Kind, sizes: &Sizes) -> Results {
 
 /// `--queue`: durable background submits/s, 100 in flight, with each queue backend (in the
 /// table or keys of gearmand's own plugin) in gearmand and in ours, and ours in memory; each run
-/// on a fresh database (SQLite file, throwaway Redis with `appendfsync always`).
+/// on a fresh database (SQLite file, throwaway PostgreSQL with fsync, throwaway Redis with
+/// `appendfsync always`).
 fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
+    use gearman_testkit::postgres::PostgresServer;
     use gearman_testkit::redis::RedisServer;
     let rate = |kind: Kind, backend: &str| -> f64 {
         // gearmand commits once per job: fewer jobs keep its run short.
@@ -198,6 +200,7 @@ fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
         };
         let dir = gearman_testkit::temp_dir("bench-queue");
         let redis = (backend == "redis").then(RedisServer::start);
+        let postgres = (backend == "Postgres").then(PostgresServer::start);
         let args: Vec<String> = match backend {
             "libsqlite3" => vec![
                 "-q".into(),
@@ -208,6 +211,14 @@ fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
                 "-q".into(),
                 "redis".into(),
                 format!("--redis-port={}", redis.as_ref().map_or(0, |r| r.port)),
+            ],
+            "Postgres" => vec![
+                "-q".into(),
+                "Postgres".into(),
+                format!(
+                    "--libpq-conninfo={}",
+                    postgres.as_ref().map(|p| p.conninfo()).unwrap_or_default()
+                ),
             ],
             _ => vec![],
         };
@@ -220,6 +231,7 @@ fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
         });
         drop(server);
         drop(redis);
+        drop(postgres);
         let _ = std::fs::remove_dir_all(dir);
         rate
     };
@@ -231,7 +243,7 @@ fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
         "{:<12} {:>14} {:>12} {:>8} {:>16}",
         "queue", "gearmand 1.1", "ours", "ratio", "ours / in memory"
     );
-    for backend in ["libsqlite3", "redis"] {
+    for backend in ["libsqlite3", "Postgres", "redis"] {
         let theirs = rate(Kind::Debian, backend);
         let ours = rate(Kind::Ours, backend);
         println!(

@@ -11,7 +11,7 @@ use std::time::Duration;
 use gearman_server::engine::{Engine, EngineConfig};
 use gearman_server::options::Options;
 use gearman_server::server::{self, Keepalive, Limits, Stop};
-use gearman_server::store::{self, Backend, RedisStore, SqliteStore};
+use gearman_server::store::{self, Backend, PostgresStore, RedisStore, SqliteStore};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
@@ -339,6 +339,14 @@ async fn open_queue(options: &Options) -> Result<Option<Box<dyn Backend>>, Strin
         tokio::task::spawn_blocking(move || -> Result<Option<Box<dyn Backend>>, String> {
             match kind.as_str() {
                 "builtin" => Ok(None),
+                "postgres" | "libpq" | "postgresql" => {
+                    let conninfo = options
+                        .libpq_conninfo
+                        .as_deref()
+                        .ok_or("-q Postgres needs --libpq-conninfo")?;
+                    let store = PostgresStore::open(conninfo, &options.libpq_table)?;
+                    Ok(Some(Box::new(store)))
+                }
                 "redis" => {
                     let store = RedisStore::open(
                         &options.redis_server,

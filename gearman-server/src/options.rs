@@ -74,7 +74,7 @@ pub struct Options {
     /// Job handle prefix (default H:<hostname>).
     #[arg(long = "job-handle-prefix", value_name = "PREFIX")]
     pub job_handle_prefix: Option<String>,
-    /// Queue type: builtin (memory only), libsqlite3 (also `sqlite`) or redis.
+    /// Queue type: builtin (memory only), libsqlite3 (also `sqlite`), Postgres or redis.
     #[arg(
         short = 'q',
         long = "queue-type",
@@ -93,6 +93,13 @@ pub struct Options {
         default_value = "gearman_queue"
     )]
     pub sqlite_table: String,
+    /// PostgreSQL connection string for `-q Postgres` (libpq's `host=… port=… user=…
+    /// dbname=…`, or a `postgresql://` URL).
+    #[arg(long = "libpq-conninfo", value_name = "CONNINFO")]
+    pub libpq_conninfo: Option<String>,
+    /// PostgreSQL table for `-q Postgres`.
+    #[arg(long = "libpq-table", value_name = "NAME", default_value = "queue")]
+    pub libpq_table: String,
     /// Redis server for `-q redis`.
     #[arg(
         long = "redis-server",
@@ -225,9 +232,14 @@ impl Options {
                 }
             }
             "redis" => {}
+            "postgres" | "libpq" | "postgresql" => {
+                if self.libpq_conninfo.is_none() {
+                    return Err("-q Postgres needs --libpq-conninfo".into());
+                }
+            }
             other => {
                 return Err(format!(
-                    "queue type {other:?} is not supported (builtin, libsqlite3, redis)"
+                    "queue type {other:?} is not supported (builtin, libsqlite3, Postgres, redis)"
                 ))
             }
         }

@@ -2,6 +2,7 @@
 //! and the backends, each in the table or keys of gearmand's own queue plugin, so that gearmand
 //! and ours can each run the jobs the other queued:
 //! - [`sqlite`]: gearmand's `libsqlite3` table;
+//! - [`postgres`]: gearmand's `Postgres` (libpq) table;
 //! - [`redis`]: gearmand's `redis` keys.
 //!
 //! One thread owns the backend. Submissions from every connection are queued to it; it takes
@@ -10,6 +11,7 @@
 //! and a burst of concurrent submissions shares one commit. A delete that could not be written
 //! (the database is gone for a while) is kept and written with a later batch.
 
+pub mod postgres;
 pub mod redis;
 pub mod sqlite;
 
@@ -23,6 +25,7 @@ use tokio::sync::oneshot;
 
 use crate::output::{FlushOnDrop, Sink};
 
+pub use postgres::PostgresStore;
 pub use redis::RedisStore;
 pub use sqlite::SqliteStore;
 
@@ -100,6 +103,40 @@ pub trait Backend: Send {
 
     /// Writes a batch, all of it or none.
     fn write(&mut self, ops: &[StoreOp]) -> Result<(), String>;
+}
+
+/// When a backend whose server went away may try to connect again: at once the first time,
+/// then after a wait that doubles from 100 ms to 2 s while it keeps failing.
+pub struct Reconnect {
+    retry_at: std::time::Instant,
+    wait: Duration,
+}
+
+impl Default for Reconnect {
+    fn default() -> Reconnect {
+        Reconnect {
+            retry_at: std::time::Instant::now(),
+            wait: Duration::from_millis(100),
+        }
+    }
+}
+
+impl Reconnect {
+    const MAX_WAIT: Duration = Duration::from_secs(2);
+
+    /// Whether it is time to try.
+    pub fn due(&self) -> bool {
+        std::time::Instant::now() >= self.retry_at
+    }
+
+    pub fn failed(&mut self) {
+        self.retry_at = std::time::Instant::now() + self.wait;
+        self.wait = (self.wait * 2).min(Self::MAX_WAIT);
+    }
+
+    pub fn succeeded(&mut self) {
+        *self = Reconnect::default();
+    }
 }
 
 /// Gives the jobs another server stored (number 0: gearmand keeps no handle) numbers after the

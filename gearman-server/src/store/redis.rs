@@ -12,15 +12,14 @@
 //! `appendfsync always` makes every acknowledged job survive a crash of Redis itself).
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{number_unnumbered, Backend, StoreOp, StoredJob};
+use super::{number_unnumbered, Backend, Reconnect, StoreOp, StoredJob};
 
-/// How long connecting may take, and the longest wait between reconnection attempts.
+/// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Marks our side hashes (see the module docs).
 const EXTRA_PREFIX: &[u8] = b"\0gearman-rs\0";
@@ -30,9 +29,7 @@ pub struct RedisStore {
     conn: Option<redis::Connection>,
     prefix: Vec<u8>,
     name: String,
-    /// While disconnected: when to try again, and the wait after that.
-    retry_at: Instant,
-    backoff: Duration,
+    reconnect: Reconnect,
 }
 
 /// `%`-encodes what a URL's user-info part cannot hold as it is.
@@ -123,8 +120,7 @@ impl RedisStore {
             conn: Some(conn),
             prefix: prefix.as_bytes().to_vec(),
             name,
-            retry_at: Instant::now(),
-            backoff: Duration::from_millis(100),
+            reconnect: Reconnect::default(),
         })
     }
 
@@ -145,18 +141,17 @@ impl RedisStore {
     /// The connection, reconnecting (with back-off) after it was lost.
     fn connection(&mut self) -> Result<&mut redis::Connection, String> {
         if self.conn.is_none() {
-            if Instant::now() < self.retry_at {
+            if !self.reconnect.due() {
                 return Err("not connected; reconnecting".into());
             }
             match self.client.get_connection_with_timeout(CONNECT_TIMEOUT) {
                 Ok(conn) => {
                     tracing::warn!(queue = %self.name, "reconnected");
                     self.conn = Some(conn);
-                    self.backoff = Duration::from_millis(100);
+                    self.reconnect.succeeded();
                 }
                 Err(e) => {
-                    self.retry_at = Instant::now() + self.backoff;
-                    self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                    self.reconnect.failed();
                     return Err(format!("cannot reconnect: {e}"));
                 }
             }
@@ -172,7 +167,7 @@ impl RedisStore {
             if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
                 tracing::warn!(queue = %self.name, error = %e, "connection lost");
                 self.conn = None;
-                self.retry_at = Instant::now();
+                self.reconnect.succeeded();
             }
             e.to_string()
         })
