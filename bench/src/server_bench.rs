@@ -185,9 +185,10 @@ async fn measure(kind: Kind, sizes: &Sizes) -> Results {
 
 /// `--queue`: durable background submits/s, 100 in flight, with each queue backend (in the
 /// table or keys of gearmand's own plugin) in gearmand and in ours, and ours in memory; each run
-/// on a fresh database (SQLite file, throwaway PostgreSQL with fsync, throwaway Redis with
-/// `appendfsync always`).
+/// on a fresh database (SQLite file, throwaway MariaDB and PostgreSQL with their default
+/// durability, throwaway Redis with `appendfsync always`).
 fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
+    use gearman_testkit::mariadb::MariadbServer;
     use gearman_testkit::postgres::PostgresServer;
     use gearman_testkit::redis::RedisServer;
     let rate = |kind: Kind, backend: &str| -> f64 {
@@ -201,6 +202,7 @@ fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
         let dir = gearman_testkit::temp_dir("bench-queue");
         let redis = (backend == "redis").then(RedisServer::start);
         let postgres = (backend == "Postgres").then(PostgresServer::start);
+        let mariadb = (backend == "MySQL").then(MariadbServer::start);
         let args: Vec<String> = match backend {
             "libsqlite3" => vec![
                 "-q".into(),
@@ -211,6 +213,14 @@ fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
                 "-q".into(),
                 "redis".into(),
                 format!("--redis-port={}", redis.as_ref().map_or(0, |r| r.port)),
+            ],
+            "MySQL" => vec![
+                "-q".into(),
+                "MySQL".into(),
+                "--mysql-host=127.0.0.1".into(),
+                format!("--mysql-port={}", mariadb.as_ref().map_or(0, |m| m.port)),
+                "--mysql-user=gearman".into(),
+                "--mysql-db=gearman".into(),
             ],
             "Postgres" => vec![
                 "-q".into(),
@@ -232,6 +242,7 @@ fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
         drop(server);
         drop(redis);
         drop(postgres);
+        drop(mariadb);
         let _ = std::fs::remove_dir_all(dir);
         rate
     };
@@ -243,7 +254,7 @@ fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
         "{:<12} {:>14} {:>12} {:>8} {:>16}",
         "queue", "gearmand 1.1", "ours", "ratio", "ours / in memory"
     );
-    for backend in ["libsqlite3", "Postgres", "redis"] {
+    for backend in ["libsqlite3", "MySQL", "Postgres", "redis"] {
         let theirs = rate(Kind::Debian, backend);
         let ours = rate(Kind::Ours, backend);
         println!(

@@ -11,7 +11,9 @@ use std::time::Duration;
 use gearman_server::engine::{Engine, EngineConfig};
 use gearman_server::options::Options;
 use gearman_server::server::{self, Keepalive, Limits, Stop};
-use gearman_server::store::{self, Backend, PostgresStore, RedisStore, SqliteStore};
+use gearman_server::store::{
+    self, Backend, MysqlOptions, MysqlStore, PostgresStore, RedisStore, SqliteStore,
+};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
@@ -345,6 +347,17 @@ async fn open_queue(options: &Options) -> Result<Option<Box<dyn Backend>>, Strin
                         .as_deref()
                         .ok_or("-q Postgres needs --libpq-conninfo")?;
                     let store = PostgresStore::open(conninfo, &options.libpq_table)?;
+                    Ok(Some(Box::new(store)))
+                }
+                "mysql" => {
+                    let store = MysqlStore::open(&MysqlOptions {
+                        host: &options.mysql_host,
+                        port: options.mysql_port,
+                        user: &options.mysql_user,
+                        password: &options.mysql_password,
+                        db: &options.mysql_db,
+                        table: &options.mysql_table,
+                    })?;
                     Ok(Some(Box::new(store)))
                 }
                 "redis" => {

@@ -74,7 +74,7 @@ pub struct Options {
     /// Job handle prefix (default H:<hostname>).
     #[arg(long = "job-handle-prefix", value_name = "PREFIX")]
     pub job_handle_prefix: Option<String>,
-    /// Queue type: builtin (memory only), libsqlite3 (also `sqlite`), Postgres or redis.
+    /// Queue type: builtin (memory only), libsqlite3 (also `sqlite`), MySQL, Postgres or redis.
     #[arg(
         short = 'q',
         long = "queue-type",
@@ -100,6 +100,28 @@ pub struct Options {
     /// PostgreSQL table for `-q Postgres`.
     #[arg(long = "libpq-table", value_name = "NAME", default_value = "queue")]
     pub libpq_table: String,
+    /// MySQL / MariaDB host for `-q MySQL`.
+    #[arg(long = "mysql-host", value_name = "HOST", default_value = "localhost")]
+    pub mysql_host: String,
+    /// MySQL port for `-q MySQL`.
+    #[arg(long = "mysql-port", value_name = "PORT", default_value_t = 3306)]
+    pub mysql_port: u16,
+    /// MySQL user for `-q MySQL`.
+    #[arg(long = "mysql-user", value_name = "USER", default_value = "")]
+    pub mysql_user: String,
+    /// MySQL password for `-q MySQL`.
+    #[arg(long = "mysql-password", value_name = "PASSWORD", default_value = "")]
+    pub mysql_password: String,
+    /// MySQL database for `-q MySQL`.
+    #[arg(long = "mysql-db", value_name = "DB", default_value = "")]
+    pub mysql_db: String,
+    /// MySQL table for `-q MySQL`.
+    #[arg(
+        long = "mysql-table",
+        value_name = "NAME",
+        default_value = "gearman_queue"
+    )]
+    pub mysql_table: String,
     /// Redis server for `-q redis`.
     #[arg(
         long = "redis-server",
@@ -231,7 +253,7 @@ impl Options {
                     return Err("-q sqlite needs --sqlite-db FILE".into());
                 }
             }
-            "redis" => {}
+            "redis" | "mysql" => {}
             "postgres" | "libpq" | "postgresql" => {
                 if self.libpq_conninfo.is_none() {
                     return Err("-q Postgres needs --libpq-conninfo".into());
@@ -239,7 +261,7 @@ impl Options {
             }
             other => {
                 return Err(format!(
-                    "queue type {other:?} is not supported (builtin, libsqlite3, Postgres, redis)"
+                    "queue type {other:?} is not supported (builtin, libsqlite3, MySQL, Postgres, redis)"
                 ))
             }
         }

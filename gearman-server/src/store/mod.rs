@@ -3,6 +3,7 @@
 //! and ours can each run the jobs the other queued:
 //! - [`sqlite`]: gearmand's `libsqlite3` table;
 //! - [`postgres`]: gearmand's `Postgres` (libpq) table;
+//! - [`mysql`]: gearmand's `MySQL` table (MySQL or MariaDB);
 //! - [`redis`]: gearmand's `redis` keys.
 //!
 //! One thread owns the backend. Submissions from every connection are queued to it; it takes
@@ -11,6 +12,7 @@
 //! and a burst of concurrent submissions shares one commit. A delete that could not be written
 //! (the database is gone for a while) is kept and written with a later batch.
 
+pub mod mysql;
 pub mod postgres;
 pub mod redis;
 pub mod sqlite;
@@ -25,6 +27,7 @@ use tokio::sync::oneshot;
 
 use crate::output::{FlushOnDrop, Sink};
 
+pub use mysql::{MysqlOptions, MysqlStore};
 pub use postgres::PostgresStore;
 pub use redis::RedisStore;
 pub use sqlite::SqliteStore;
@@ -137,6 +140,35 @@ impl Reconnect {
     pub fn succeeded(&mut self) {
         *self = Reconnect::default();
     }
+}
+
+/// A stored job's key as gearmand's tables have it: (unique, function).
+pub type RowKey<'a> = (&'a [u8], &'a [u8]);
+
+/// What a batch leaves behind, key by key (unique, function): the jobs to write, and the keys to
+/// delete. Only each key's last operation counts (a job finished and submitted again in one
+/// batch is written), so a backend may write all rows in one statement and delete in another.
+pub fn final_states(ops: &[StoreOp]) -> (Vec<&StoredJob>, Vec<RowKey<'_>>) {
+    let mut last: std::collections::HashMap<RowKey, Option<&StoredJob>> =
+        std::collections::HashMap::new();
+    let mut order = Vec::new();
+    for op in ops {
+        let (key, value) = match op {
+            StoreOp::Insert { job, .. } => ((&job.unique[..], &job.function[..]), Some(job)),
+            StoreOp::Delete { function, unique } => ((&unique[..], &function[..]), None),
+        };
+        if last.insert(key, value).is_none() {
+            order.push(key);
+        }
+    }
+    let (mut writes, mut deletes) = (Vec::new(), Vec::new());
+    for key in order {
+        match last[&key] {
+            Some(job) => writes.push(job),
+            None => deletes.push(key),
+        }
+    }
+    (writes, deletes)
 }
 
 /// Gives the jobs another server stored (number 0: gearmand keeps no handle) numbers after the

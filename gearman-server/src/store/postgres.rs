@@ -8,12 +8,11 @@
 //! `DELETE … USING UNNEST(…)`. As with gearmand, a function name or unique must be text
 //! (UTF-8, no NUL) to be stored; another one is refused with ERROR.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 
 use bytes::Bytes;
 
-use super::{number_unnumbered, Backend, Reconnect, StoreOp, StoredJob};
+use super::{final_states, number_unnumbered, Backend, Reconnect, StoreOp, StoredJob};
 
 pub struct PostgresStore {
     config: postgres::Config,
@@ -106,7 +105,7 @@ impl PostgresStore {
     }
 }
 
-/// A batch's rows to write and keys to delete: for each key only its last operation counts.
+/// A batch's rows to write and keys to delete, as the statements' array parameters.
 #[derive(Default)]
 struct Columns {
     uniques: Vec<String>,
@@ -121,38 +120,24 @@ struct Columns {
 }
 
 fn columns(ops: &[StoreOp]) -> Result<Columns, String> {
-    let mut last: HashMap<(&[u8], &[u8]), Option<&StoredJob>> = HashMap::new();
-    let mut order = Vec::new();
-    for op in ops {
-        let (key, value) = match op {
-            StoreOp::Insert { job, .. } => ((&job.unique[..], &job.function[..]), Some(job)),
-            StoreOp::Delete { function, unique } => ((&unique[..], &function[..]), None),
-        };
-        if last.insert(key, value).is_none() {
-            order.push(key);
-        }
-    }
+    let (writes, deletes) = final_states(ops);
     let mut c = Columns::default();
-    for key in order {
-        match last[&key] {
-            Some(job) => {
-                c.uniques.push(text(&job.unique, "unique")?);
-                c.functions.push(text(&job.function, "function name")?);
-                c.priorities.push(i32::from(job.priority));
-                c.data.push(job.data.to_vec());
-                c.whens
-                    .push(i32::try_from(job.when).map_err(|_| "run-at time past 2038")?);
-                c.reducers
-                    .push((!job.reducer.is_empty()).then(|| job.reducer.to_vec()));
-                c.numbers.push(job.no as i64);
-            }
-            None => {
-                // A key that is not text was never stored.
-                if let (Ok(u), Ok(f)) = (text(key.0, "unique"), text(key.1, "function name")) {
-                    c.delete_uniques.push(u);
-                    c.delete_functions.push(f);
-                }
-            }
+    for job in writes {
+        c.uniques.push(text(&job.unique, "unique")?);
+        c.functions.push(text(&job.function, "function name")?);
+        c.priorities.push(i32::from(job.priority));
+        c.data.push(job.data.to_vec());
+        c.whens
+            .push(i32::try_from(job.when).map_err(|_| "run-at time past 2038")?);
+        c.reducers
+            .push((!job.reducer.is_empty()).then(|| job.reducer.to_vec()));
+        c.numbers.push(job.no as i64);
+    }
+    for (unique, function) in deletes {
+        // A key that is not text was never stored.
+        if let (Ok(u), Ok(f)) = (text(unique, "unique"), text(function, "function name")) {
+            c.delete_uniques.push(u);
+            c.delete_functions.push(f);
         }
     }
     Ok(c)

@@ -2,6 +2,7 @@
 //! a port the kernel picks, found through `/proc` as our child's own listening socket, and
 //! stopped by its PID when dropped; our binaries built by cargo before they run.
 
+pub mod mariadb;
 pub mod postgres;
 pub mod redis;
 
