@@ -351,7 +351,13 @@ mod tests {
         assert!(o.validate().unwrap_err().contains("TLS"));
         let o = Options::try_parse_from(["gearmand", "-q", "sqlite"]).unwrap();
         assert!(o.validate().is_err());
-        let o = Options::try_parse_from(["gearmand", "-q", "redis"]).unwrap();
-        assert!(o.validate().is_err());
+        let o = Options::try_parse_from(["gearmand", "-q", "Postgres"]).unwrap();
+        assert!(o.validate().unwrap_err().contains("--libpq-conninfo"));
+        let o = Options::try_parse_from(["gearmand", "-q", "libmemcached"]).unwrap();
+        assert!(o.validate().unwrap_err().contains("not supported"));
+        for queue in ["redis", "MySQL", "builtin"] {
+            let o = Options::try_parse_from(["gearmand", "-q", queue]).unwrap();
+            assert!(o.validate().is_ok(), "{queue}");
+        }
     }
 }

@@ -16,6 +16,14 @@ use gearman_testkit::Server;
 
 const MIB: u64 = 1024;
 
+/// These tests time a control client and measure memory: run one at a time, each with the
+/// machine to itself as far as this binary goes.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// The server's resident memory, in KiB.
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -55,6 +63,25 @@ impl LatencyProbe {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.join().unwrap()
     }
+
+    /// Every round trip took under 100 ms.
+    fn assert_quick(self) {
+        let worst = self.worst();
+        assert!(
+            worst < Duration::from_millis(100),
+            "control round trip took {worst:?}"
+        );
+    }
+}
+
+/// Within 3 s the server's memory is back to within 16 MiB of `before` (KiB).
+fn assert_memory_given_back(server: &Server, before: u64) {
+    assert!(
+        gearman_testkit::wait_until(Duration::from_secs(3), || rss_kib(server.pid())
+            < before + 16 * MIB),
+        "RSS {} KiB once the load was gone (before: {before})",
+        rss_kib(server.pid())
+    );
 }
 
 fn request(kind: PacketType, fields: &[&[u8]]) -> Vec<u8> {
@@ -86,6 +113,7 @@ fn write_without_reading(stream: &mut TcpStream, bytes: &[u8], time: Duration) -
 /// packets are refused with ERROR, and a packet within the budget still arrives whole.
 #[test]
 fn announced_packets_beyond_memory_are_refused_not_fatal() {
+    let _alone = alone();
     let program = gearman_testkit::our_gearmand();
     let dir = gearman_testkit::temp_dir("hostile-alloc");
     let args = vec![
@@ -149,11 +177,7 @@ fn announced_packets_beyond_memory_are_refused_not_fatal() {
         u32::from_be_bytes([reply[4], reply[5], reply[6], reply[7]]),
         PacketType::JobCreated as u32
     );
-    let worst = probe.worst();
-    assert!(
-        worst < Duration::from_millis(100),
-        "control round trip took {worst:?}"
-    );
+    probe.assert_quick();
     assert!(
         rss_kib(server.pid()) < 512 * MIB,
         "{} KiB",
@@ -165,6 +189,7 @@ fn announced_packets_beyond_memory_are_refused_not_fatal() {
 /// of replies wait for it: the server's memory stays bounded and is given back after it leaves.
 #[test]
 fn a_client_that_never_reads_is_not_read_from() {
+    let _alone = alone();
     let server = Server::ours();
     let before = rss_kib(server.pid());
     let probe = LatencyProbe::start(server.port);
@@ -180,17 +205,8 @@ fn a_client_that_never_reads_is_not_read_from() {
     // The server stopped reading: far less was taken than three seconds of loopback allow.
     assert!(sent < 256 * 1024 * 1024, "{sent} bytes taken");
     drop(hog);
-    assert!(
-        gearman_testkit::wait_until(Duration::from_secs(3), || rss_kib(server.pid())
-            < before + 16 * MIB),
-        "RSS {} KiB after the client left (before: {before})",
-        rss_kib(server.pid())
-    );
-    let worst = probe.worst();
-    assert!(
-        worst < Duration::from_millis(100),
-        "control round trip took {worst:?}"
-    );
+    assert_memory_given_back(&server, before);
+    probe.assert_quick();
 }
 
 /// A client submits 20k foreground jobs and never reads; a worker answers each with 1 KiB. The
@@ -198,6 +214,7 @@ fn a_client_that_never_reads_is_not_read_from() {
 /// others, and gives the memory back once the client leaves.
 #[test]
 fn results_for_a_client_that_never_reads_are_given_back() {
+    let _alone = alone();
     const JOBS: u64 = 20_000;
     let server = Server::ours();
     let before = rss_kib(server.pid());
@@ -234,17 +251,8 @@ fn results_for_a_client_that_never_reads_are_given_back() {
         "RSS grew from {before} to {during} KiB holding {JOBS} results of 1 KiB"
     );
     drop(hog);
-    assert!(
-        gearman_testkit::wait_until(Duration::from_secs(3), || rss_kib(server.pid())
-            < before + 16 * MIB),
-        "RSS {} KiB after the client left (before: {before}, holding: {during})",
-        rss_kib(server.pid())
-    );
-    let worst = probe.worst();
-    assert!(
-        worst < Duration::from_millis(100),
-        "control round trip took {worst:?}"
-    );
+    assert_memory_given_back(&server, before);
+    probe.assert_quick();
 }
 
 /// One connection registers 200k distinct functions: it takes about as long as with gearmand
@@ -252,6 +260,7 @@ fn results_for_a_client_that_never_reads_are_given_back() {
 /// given back.
 #[test]
 fn registering_200k_functions_neither_stalls_others_nor_keeps_memory() {
+    let _alone = alone();
     let server = Server::ours();
     let before = rss_kib(server.pid());
     for round in 0..3 {
@@ -272,11 +281,7 @@ fn registering_200k_functions_neither_stalls_others_nor_keeps_memory() {
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
         worker.expect(PacketType::EchoRes, &[b"done"]);
-        let worst = probe.worst();
-        assert!(
-            worst < Duration::from_millis(100),
-            "round {round}: control round trip took {worst:?}"
-        );
+        probe.assert_quick();
         let status = gearman_testkit::admin(server.port, "status");
         assert_eq!(status.lines().count(), 200_001, "round {round}");
         drop(worker);
@@ -287,17 +292,13 @@ fn registering_200k_functions_neither_stalls_others_nor_keeps_memory() {
             "round {round}: functions left after the worker left"
         );
     }
-    assert!(
-        gearman_testkit::wait_until(Duration::from_secs(3), || rss_kib(server.pid())
-            < before + 16 * MIB),
-        "RSS {} KiB after 3 x 200k functions came and went (before: {before})",
-        rss_kib(server.pid())
-    );
+    assert_memory_given_back(&server, before);
 }
 
 /// GET_STATUS_UNIQUE with a 1 MB unique is refused, not echoed back.
 #[test]
 fn an_oversized_unique_in_a_status_query_is_refused() {
+    let _alone = alone();
     let server = Server::ours();
     let mut raw = Raw::connect(server.port);
     raw.send(PacketType::GetStatusUnique, &[&vec![b'u'; 1_000_000]]);

@@ -3,65 +3,47 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use bytes::Bytes;
-use common::Raw;
-use gearman_core::blocking::{BlockingClient, BlockingWorker};
-use gearman_core::protocol::PacketType;
-use gearman_core::{ClientOptions, JobRequest, Priority, WorkerOptions};
+use common::queue::{self, as_strs, run_all, Database, Order};
 use gearman_testkit::Server;
 
-fn queue_options(db: &Path, table: Option<&str>) -> Vec<String> {
-    let mut options = vec![
-        "-q".to_string(),
-        "libsqlite3".into(),
-        format!("--libsqlite3-db={}", db.display()),
-    ];
-    if let Some(table) = table {
-        options.push(format!("--libsqlite3-table={table}"));
-    }
-    options
+/// A queue file (stopping and restarting it means nothing).
+struct Sqlite {
+    path: PathBuf,
+    table: Option<&'static str>,
 }
 
-fn as_strs(options: &[String]) -> Vec<&str> {
-    options.iter().map(String::as_str).collect()
+impl Sqlite {
+    fn new(tag: &str, table: Option<&'static str>) -> Sqlite {
+        let path = gearman_testkit::temp_dir(tag).join("queue.db");
+        Sqlite { path, table }
+    }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// A job as a worker sees it: (function, unique, workload).
-type Seen = (Bytes, Bytes, Bytes);
-
-/// Runs every job of `functions` that `addr` hands out within `idle` of the last one, in the
-/// order handed out.
-fn run_all(addr: &str, functions: &[&str], idle: Duration) -> Vec<Seen> {
-    let options = WorkerOptions {
-        timeout: Some(idle),
-        ..Default::default()
-    };
-    let mut worker = BlockingWorker::new(options).unwrap();
-    worker.add_servers(addr).unwrap();
-    for f in functions {
-        worker.register(f.to_string(), None).unwrap();
+impl Database for Sqlite {
+    fn queue_options(&self) -> Vec<String> {
+        let mut options = vec![
+            "-q".to_string(),
+            "libsqlite3".into(),
+            format!("--libsqlite3-db={}", self.path.display()),
+        ];
+        if let Some(table) = self.table {
+            options.push(format!("--libsqlite3-table={table}"));
+        }
+        options
     }
-    let mut seen = Vec::new();
-    while let Ok(job) = worker.grab_job() {
-        seen.push((
-            job.function.clone(),
-            job.unique.clone(),
-            job.workload.clone(),
-        ));
-        worker.send_complete(&job, b"").unwrap();
+
+    fn stored(&self) -> usize {
+        rows(&self.path, self.table.unwrap_or("gearman_queue")) as usize
     }
-    seen
+
+    fn stop(&mut self) {}
+
+    fn restart(&mut self) {}
 }
 
 fn rows(db: &Path, table: &str) -> i64 {
@@ -70,171 +52,20 @@ fn rows(db: &Path, table: &str) -> i64 {
         .unwrap()
 }
 
-/// The jobs both directions queue: two functions, three priorities, uniques, an empty workload.
-fn submit_mix(addr: &str) -> Vec<Seen> {
-    let mut client = BlockingClient::new(ClientOptions::default()).unwrap();
-    client.add_servers(addr).unwrap();
-    let mut queued = Vec::new();
-    let plan: &[(&str, Priority, &str)] = &[
-        ("mix_a", Priority::Low, "low-1"),
-        ("mix_a", Priority::Normal, "normal-1"),
-        ("mix_a", Priority::High, "high-1"),
-        ("mix_a", Priority::Normal, "normal-2"),
-        ("mix_a", Priority::Low, "low-2"),
-        ("mix_a", Priority::High, "high-2"),
-        ("mix_b", Priority::Normal, "b-1"),
-        ("mix_b", Priority::Normal, ""),
-    ];
-    for (i, &(function, priority, data)) in plan.iter().enumerate() {
-        let unique = format!("u-{i}");
-        let request = JobRequest::new(function, data.to_string())
-            .unique(unique.clone())
-            .priority(priority);
-        client.submit_background(request).unwrap();
-        queued.push((
-            Bytes::from(function),
-            Bytes::from(unique),
-            Bytes::from(data.to_string()),
-        ));
-    }
-    queued
-}
-
-/// What `submit_mix` queued must come back in priority order per function, FIFO within one.
-fn assert_priority_order(seen: &[Seen]) {
-    let a: Vec<&[u8]> = seen
-        .iter()
-        .filter(|s| s.0 == "mix_a")
-        .map(|s| &s.2[..])
-        .collect();
-    assert_eq!(
-        a,
-        [
-            &b"high-1"[..],
-            b"high-2",
-            b"normal-1",
-            b"normal-2",
-            b"low-1",
-            b"low-2"
-        ]
-    );
-}
-
-fn sorted(jobs: &[Seen]) -> Vec<Seen> {
-    let mut jobs = jobs.to_vec();
-    jobs.sort();
-    jobs
-}
-
+/// gearmand stores the empty workload as NULL (and cannot start on that file itself); ours
+/// reads it. An epoch job runs when due.
 #[test]
 fn gearmands_queue_runs_on_ours() {
-    let dir = gearman_testkit::temp_dir("sqlite-from-gearmand");
-    let db = dir.join("queue.db");
-    let options = queue_options(&db, None);
-    let mut gearmand = Server::debian_with(&as_strs(&options));
-    let queued = submit_mix(&gearmand.addr());
-    // An epoch job, due in 2 s.
-    let due = now() + 2;
-    let mut client = BlockingClient::new(ClientOptions::default()).unwrap();
-    client.add_servers(&gearmand.addr()).unwrap();
-    client
-        .submit_background(
-            JobRequest::new("mix_epoch", "later")
-                .unique("e-1")
-                .run_at(due),
-        )
-        .unwrap();
-    drop(client);
-    gearmand.kill();
-    assert_eq!(rows(&db, "gearman_queue"), 9);
-
-    let ours = Server::ours_with(&as_strs(&options));
-    let seen = run_all(&ours.addr(), &["mix_a", "mix_b"], Duration::from_secs(1));
-    assert_eq!(sorted(&seen), sorted(&queued), "{}", ours.log());
-    assert_priority_order(&seen);
-    // The epoch job runs when it is due, not before.
-    let epoch = run_all(&ours.addr(), &["mix_epoch"], Duration::from_secs(4));
-    assert!(now() >= due);
-    assert_eq!(
-        epoch,
-        [(
-            Bytes::from("mix_epoch"),
-            Bytes::from("e-1"),
-            Bytes::from("later")
-        )]
-    );
-    drop(ours);
-    assert_eq!(rows(&db, "gearman_queue"), 0);
+    let db = Sqlite::new("sqlite-from-gearmand", None);
+    queue::gearmands_jobs_run_on_ours(&db, &["mix_a", "mix_b"], true, Order::Fifo);
 }
 
+/// On a table of another name; jobs without a unique and with `-` each keep their own row.
 #[test]
 fn ours_queue_runs_on_gearmand() {
-    let dir = gearman_testkit::temp_dir("sqlite-to-gearmand");
-    let db = dir.join("queue.db");
-    let options = queue_options(&db, Some("shared_jobs"));
-    let mut ours = Server::ours_with(&as_strs(&options));
-    let mut queued = submit_mix(&ours.addr());
-    // Jobs without a unique and with `-` (gearmand's own table would keep only one of each).
-    let mut raw = Raw::connect(ours.port);
-    for data in ["no-unique-1", "no-unique-2"] {
-        raw.send(PacketType::SubmitJobBg, &[b"mix_b", b"", data.as_bytes()]);
-        raw.expect_kind(PacketType::JobCreated);
-    }
-    for data in ["dash-1", "dash-2"] {
-        raw.send(PacketType::SubmitJobBg, &[b"mix_b", b"-", data.as_bytes()]);
-        raw.expect_kind(PacketType::JobCreated);
-    }
-    drop(raw);
-    let due = now() + 2;
-    let mut client = BlockingClient::new(ClientOptions::default()).unwrap();
-    client.add_servers(&ours.addr()).unwrap();
-    client
-        .submit_background(
-            JobRequest::new("mix_epoch", "later")
-                .unique("e-1")
-                .run_at(due),
-        )
-        .unwrap();
-    drop(client);
-    ours.kill();
-    assert_eq!(rows(&db, "shared_jobs"), 13);
-
-    let gearmand = Server::debian_with(&as_strs(&options));
-    let seen = run_all(
-        &gearmand.addr(),
-        &["mix_a", "mix_b"],
-        Duration::from_secs(1),
-    );
-    // The jobs without a unique got one from our server: compare their workloads only.
-    let (generated, named): (Vec<Seen>, Vec<Seen>) =
-        seen.iter().cloned().partition(|s| !s.1.starts_with(b"u-"));
-    assert_eq!(sorted(&named), sorted(&queued), "{}", gearmand.log());
-    let mut workloads: Vec<_> = generated.iter().map(|s| s.2.clone()).collect();
-    workloads.sort();
-    assert_eq!(
-        workloads,
-        ["dash-1", "dash-2", "no-unique-1", "no-unique-2"]
-    );
-    let uniques: HashSet<_> = generated.iter().map(|s| s.1.clone()).collect();
-    assert_eq!(uniques.len(), 4, "{generated:?}");
-    assert_priority_order(&seen);
-    // gearmand hands out a due epoch job only when a worker asks (a sleeping worker is not
-    // woken when it falls due): ask after it is due.
-    while now() <= due {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let epoch = run_all(&gearmand.addr(), &["mix_epoch"], Duration::from_secs(1));
-    assert_eq!(
-        epoch,
-        [(
-            Bytes::from("mix_epoch"),
-            Bytes::from("e-1"),
-            Bytes::from("later")
-        )]
-    );
-    queued.clear();
-    drop(gearmand);
-    assert_eq!(rows(&db, "shared_jobs"), 0);
+    let db = Sqlite::new("sqlite-to-gearmand", Some("shared_jobs"));
+    queue::ours_jobs_run_on_gearmand(&db, Order::Fifo);
+    assert_eq!(db.stored(), 0);
 }
 
 /// A database written by our releases before gearmand's schema (table `gearman_jobs`, keyed by
@@ -273,7 +104,12 @@ fn our_old_table_moves_into_gearmands() {
             .unwrap();
         }
     }
-    let ours = Server::ours_with(&as_strs(&queue_options(&db, None)));
+    let options = Sqlite {
+        path: db.clone(),
+        table: None,
+    }
+    .queue_options();
+    let ours = Server::ours_with(&as_strs(&options));
     // Handles are kept: the old ids.
     let jobs = gearman_testkit::admin(ours.port, "show jobs");
     for id in [7, 8, 9, 12] {

@@ -140,6 +140,33 @@ impl Reconnect {
     pub fn succeeded(&mut self) {
         *self = Reconnect::default();
     }
+
+    /// The connection in `slot`; if it was lost, a new one from `connect` when it is time to
+    /// try (logged as `queue` reconnected).
+    pub fn connection<'a, C, E: std::fmt::Display>(
+        &mut self,
+        slot: &'a mut Option<C>,
+        queue: &str,
+        connect: impl FnOnce() -> Result<C, E>,
+    ) -> Result<&'a mut C, String> {
+        if slot.is_none() {
+            if !self.due() {
+                return Err("not connected; reconnecting".into());
+            }
+            match connect() {
+                Ok(conn) => {
+                    tracing::warn!(queue, "reconnected");
+                    *slot = Some(conn);
+                    self.succeeded();
+                }
+                Err(e) => {
+                    self.failed();
+                    return Err(format!("cannot reconnect: {e}"));
+                }
+            }
+        }
+        slot.as_mut().ok_or_else(|| "not connected".to_string())
+    }
 }
 
 /// A stored job's key as gearmand's tables have it: (unique, function).

@@ -105,25 +105,10 @@ impl MysqlStore {
     }
 
     fn conn(&mut self) -> Result<&mut mysql::Conn, String> {
-        if self.conn.is_none() {
-            if !self.reconnect.due() {
-                return Err("not connected; reconnecting".into());
-            }
-            match mysql::Conn::new(self.opts.clone()) {
-                Ok(conn) => {
-                    tracing::warn!(queue = %self.name, "reconnected");
-                    self.conn = Some(conn);
-                    self.reconnect.succeeded();
-                }
-                Err(e) => {
-                    self.reconnect.failed();
-                    return Err(format!("cannot reconnect: {e}"));
-                }
-            }
-        }
-        self.conn
-            .as_mut()
-            .ok_or_else(|| "not connected".to_string())
+        let opts = &self.opts;
+        self.reconnect.connection(&mut self.conn, &self.name, || {
+            mysql::Conn::new(opts.clone())
+        })
     }
 
     fn write_batch(conn: &mut mysql::Conn, table: &str, ops: &[StoreOp]) -> Result<(), String> {

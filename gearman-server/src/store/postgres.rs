@@ -83,25 +83,10 @@ impl PostgresStore {
             tracing::warn!(queue = %self.name, "connection lost");
             self.client = None;
         }
-        if self.client.is_none() {
-            if !self.reconnect.due() {
-                return Err("not connected; reconnecting".into());
-            }
-            match self.config.connect(postgres::NoTls) {
-                Ok(client) => {
-                    tracing::warn!(queue = %self.name, "reconnected");
-                    self.client = Some(client);
-                    self.reconnect.succeeded();
-                }
-                Err(e) => {
-                    self.reconnect.failed();
-                    return Err(format!("cannot reconnect: {e}"));
-                }
-            }
-        }
-        self.client
-            .as_mut()
-            .ok_or_else(|| "not connected".to_string())
+        let config = &self.config;
+        self.reconnect.connection(&mut self.client, &self.name, || {
+            config.connect(postgres::NoTls)
+        })
     }
 }
 

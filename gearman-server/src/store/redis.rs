@@ -94,6 +94,20 @@ fn number<T: std::str::FromStr>(fields: &HashMap<Vec<u8>, Vec<u8>>, name: &str) 
     std::str::from_utf8(value).ok()?.trim().parse().ok()
 }
 
+/// Every key matching `pattern` (SCAN, which does not block Redis as KEYS would).
+fn scan(conn: &mut redis::Connection, pattern: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let keys = redis::cmd("SCAN")
+        .cursor_arg(0)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(1000)
+        .clone()
+        .iter::<Vec<u8>>(conn)
+        .map_err(|e| e.to_string())?;
+    Ok(keys.collect())
+}
+
 impl RedisStore {
     /// Connects (a server that cannot be reached now is an error: gearmand would not start
     /// either).
@@ -140,25 +154,38 @@ impl RedisStore {
 
     /// The connection, reconnecting (with back-off) after it was lost.
     fn connection(&mut self) -> Result<&mut redis::Connection, String> {
-        if self.conn.is_none() {
-            if !self.reconnect.due() {
-                return Err("not connected; reconnecting".into());
-            }
-            match self.client.get_connection_with_timeout(CONNECT_TIMEOUT) {
-                Ok(conn) => {
-                    tracing::warn!(queue = %self.name, "reconnected");
-                    self.conn = Some(conn);
-                    self.reconnect.succeeded();
-                }
-                Err(e) => {
-                    self.reconnect.failed();
-                    return Err(format!("cannot reconnect: {e}"));
-                }
+        let client = &self.client;
+        self.reconnect.connection(&mut self.conn, &self.name, || {
+            client.get_connection_with_timeout(CONNECT_TIMEOUT)
+        })
+    }
+
+    /// Deletes the side hashes whose job is gone: gearmand runs and deletes our jobs, but not
+    /// the hashes beside them, which it does not know of.
+    fn remove_orphan_extras(&mut self) -> Result<(), String> {
+        let mut pattern = glob_escape(&Self::extra_key(&self.prefix));
+        pattern.extend_from_slice(b"-*");
+        let extras = scan(self.connection()?, &pattern)?;
+        let conn = self.connection()?;
+        let mut orphans = 0;
+        for extra in extras {
+            let job_key = &extra[EXTRA_PREFIX.len()..];
+            let exists: bool = redis::cmd("EXISTS")
+                .arg(job_key)
+                .query(conn)
+                .map_err(|e| e.to_string())?;
+            if !exists {
+                redis::cmd("DEL")
+                    .arg(&extra)
+                    .query::<()>(conn)
+                    .map_err(|e| e.to_string())?;
+                orphans += 1;
             }
         }
-        self.conn
-            .as_mut()
-            .ok_or_else(|| "not connected".to_string())
+        if orphans > 0 {
+            tracing::info!(queue = %self.name, orphans, "removed side hashes of jobs another server ran");
+        }
+        Ok(())
     }
 
     /// Drops a connection that failed, so the next write reconnects.
@@ -182,19 +209,7 @@ impl Backend for RedisStore {
     fn load(&mut self) -> Result<Vec<StoredJob>, String> {
         let mut pattern = glob_escape(&self.prefix);
         pattern.extend_from_slice(b"-*");
-        let conn = self.connection()?;
-        let keys: Vec<Vec<u8>> = {
-            let scan = redis::cmd("SCAN")
-                .cursor_arg(0)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .clone()
-                .iter::<Vec<u8>>(conn);
-            let keys = scan.map_err(|e| e.to_string())?;
-            keys.collect()
-        };
+        let keys = scan(self.connection()?, &pattern)?;
         let mut jobs = Vec::with_capacity(keys.len());
         for key in keys {
             let conn = self.connection()?;
@@ -243,6 +258,7 @@ impl Backend for RedisStore {
                 when: number(&extra, "when").unwrap_or(0),
             });
         }
+        self.remove_orphan_extras()?;
         // Redis keeps no order: ours by job number (the order they were stored in), then
         // gearmand's.
         jobs.sort_by_key(|j| (j.no == 0, j.no));

@@ -9,6 +9,18 @@ use gearman_core::blocking::{BlockingClient, BlockingWorker};
 use gearman_core::{ClientOptions, JobRequest, Outcome, WorkerOptions};
 use gearman_testkit::Server;
 
+/// A client for loads that a server is killed under: it never resubmits elsewhere.
+pub fn client(addr: &str) -> BlockingClient {
+    let options = ClientOptions {
+        timeout: Some(Duration::from_secs(10)),
+        resubmit: false,
+        ..Default::default()
+    };
+    let mut client = BlockingClient::new(options).unwrap();
+    client.add_servers(addr).unwrap();
+    client
+}
+
 /// Four clients submit pipelined background jobs until the server is killed under them, once
 /// at least `min_acks` were acknowledged; returns the acknowledged jobs' uniques.
 pub fn load_until_killed(server: &Server, min_acks: usize) -> Vec<Bytes> {
@@ -20,13 +32,7 @@ pub fn load_until_killed(server: &Server, min_acks: usize) -> Vec<Bytes> {
                 let addr = addr.clone();
                 let acked_so_far = &acked_so_far;
                 scope.spawn(move || {
-                    let options = ClientOptions {
-                        timeout: Some(Duration::from_secs(5)),
-                        resubmit: false,
-                        ..Default::default()
-                    };
-                    let mut client = BlockingClient::new(options).unwrap();
-                    client.add_servers(&addr).unwrap();
+                    let mut client = client(&addr);
                     let mut acked = Vec::new();
                     'load: for batch in 0..1000 {
                         let mut ids = Vec::new();

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod durable;
+pub mod queue;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

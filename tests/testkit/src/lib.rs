@@ -5,6 +5,7 @@
 pub mod mariadb;
 pub mod postgres;
 pub mod redis;
+pub mod service;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};

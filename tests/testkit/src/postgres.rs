@@ -1,13 +1,12 @@
 //! A throwaway PostgreSQL server for the queue tests: a cluster made by `initdb` in its own
-//! directory, a free loopback port, run as the `postgres` user (PostgreSQL refuses root) and
-//! stopped by its PID when dropped. Never the machine's own PostgreSQL service.
+//! directory, a free loopback port, run as the `postgres` user (PostgreSQL refuses root).
+//! Never the machine's own PostgreSQL service.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use crate::{listening_ports, signal, temp_dir};
+use crate::service::Service;
+use crate::temp_dir;
 
 /// The newest PostgreSQL installed (`/usr/lib/postgresql/<version>/bin`).
 fn bin_dir() -> PathBuf {
@@ -36,21 +35,39 @@ fn as_postgres(program: &Path) -> Command {
     command
 }
 
-pub struct PostgresServer {
-    child: Child,
-    pub port: u16,
-    pub dir: PathBuf,
-    bin: PathBuf,
+fn spawn(dir: &Path, port: u16) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("postgres.log"))
+        .expect("log file");
+    as_postgres(&bin_dir().join("postgres"))
+        .args(["-D", &dir.join("data").display().to_string()])
+        .args(["-p", &port.to_string(), "-k", &dir.display().to_string()])
+        .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=on"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start postgres")
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).expect("bind");
-    listener.local_addr().expect("address").port()
+fn accepts_connections(_: &Path, port: u16) -> bool {
+    Command::new(bin_dir().join("pg_isready"))
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q"])
+        .status()
+        .is_ok_and(|s| s.success())
 }
+
+/// Stopped, restarted and dropped as its [`Service`].
+pub struct PostgresServer {
+    service: Service,
+}
+
+crate::service::derefs_to_service!(PostgresServer);
 
 impl PostgresServer {
     pub fn start() -> PostgresServer {
-        let bin = bin_dir();
         let dir = temp_dir("postgres");
         let status = Command::new("chown")
             .args(["-R", "postgres:postgres"])
@@ -58,7 +75,7 @@ impl PostgresServer {
             .status()
             .expect("chown");
         assert!(status.success());
-        let output = as_postgres(&bin.join("initdb"))
+        let output = as_postgres(&bin_dir().join("initdb"))
             .args(["-D", &dir.join("data").display().to_string()])
             .args(["-A", "trust", "-U", "gearman", "-E", "UTF8", "--no-sync"])
             .output()
@@ -68,61 +85,16 @@ impl PostgresServer {
             "initdb failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        for _ in 0..5 {
-            let port = free_port();
-            let mut server = PostgresServer {
-                child: Self::spawn(&bin, &dir, port),
-                port,
-                dir: dir.clone(),
-                bin: bin.clone(),
-            };
-            if server.wait_ready() {
-                return server;
-            }
-            server.stop();
-        }
-        panic!(
-            "postgres did not start; its log:\n{}",
-            std::fs::read_to_string(dir.join("postgres.log")).unwrap_or_default()
+        // SIGQUIT: stop at once, without a shutdown checkpoint.
+        let service = Service::start(
+            "postgres",
+            dir,
+            spawn,
+            accepts_connections,
+            libc::SIGQUIT,
+            "postgres.log",
         );
-    }
-
-    fn spawn(bin: &Path, dir: &Path, port: u16) -> Child {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("postgres.log"))
-            .expect("log file");
-        as_postgres(&bin.join("postgres"))
-            .args(["-D", &dir.join("data").display().to_string()])
-            .args(["-p", &port.to_string(), "-k", &dir.display().to_string()])
-            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=on"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start postgres")
-    }
-
-    /// Waits until it listens and accepts connections; false if it exited or took over 20 s.
-    fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false;
-            }
-            if listening_ports(self.child.id()).contains(&self.port) {
-                let ready = Command::new(self.bin.join("pg_isready"))
-                    .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q"])
-                    .status()
-                    .is_ok_and(|s| s.success());
-                if ready {
-                    return true;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+        PostgresServer { service }
     }
 
     /// libpq's connection string for it (user `gearman`, database `postgres`).
@@ -133,36 +105,9 @@ impl PostgresServer {
         )
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Stops it at once (SIGQUIT: no shutdown checkpoint; what it committed is in its WAL).
-    pub fn stop(&mut self) {
-        signal(self.child.id(), libc::SIGQUIT);
-        if crate::wait_until(Duration::from_secs(10), || {
-            matches!(self.child.try_wait(), Ok(Some(_)))
-        }) {
-            return;
-        }
-        signal(self.child.id(), libc::SIGKILL);
-        let _ = self.child.wait();
-    }
-
-    /// Starts it again on the same port and data directory.
-    pub fn restart(&mut self) {
-        self.stop();
-        self.child = Self::spawn(&self.bin, &self.dir, self.port);
-        assert!(
-            self.wait_ready(),
-            "postgres did not come back on port {}",
-            self.port
-        );
-    }
-
     /// Runs SQL with psql; its output.
     pub fn psql(&self, sql: &str) -> String {
-        let output = Command::new(self.bin.join("psql"))
+        let output = Command::new(bin_dir().join("psql"))
             .args([
                 "-h",
                 "127.0.0.1",
@@ -180,14 +125,5 @@ impl PostgresServer {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8_lossy(&output.stdout).trim().to_string()
-    }
-}
-
-impl Drop for PostgresServer {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            signal(self.child.id(), libc::SIGQUIT);
-            let _ = self.child.wait();
-        }
     }
 }
