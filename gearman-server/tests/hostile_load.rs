@@ -255,11 +255,11 @@ fn results_for_a_client_that_never_reads_are_given_back() {
     probe.assert_quick();
 }
 
-/// One connection registers 200k distinct functions: it takes about as long as with gearmand
-/// (bench), other clients are answered meanwhile, and once it leaves the table's memory is
-/// given back.
+/// One connection registers 100k distinct functions, three times: other clients are answered
+/// meanwhile, and once it leaves the table's memory is given back. (The bench measures 10k to
+/// 200k against gearmand.)
 #[test]
-fn registering_200k_functions_neither_stalls_others_nor_keeps_memory() {
+fn registering_100k_functions_neither_stalls_others_nor_keeps_memory() {
     let _alone = alone();
     let server = Server::ours();
     let before = rss_kib(server.pid());
@@ -267,7 +267,7 @@ fn registering_200k_functions_neither_stalls_others_nor_keeps_memory() {
         // Other clients are answered while the registrations are handled.
         let probe = LatencyProbe::start(server.port);
         let mut batch = Vec::new();
-        for i in 0..200_000 {
+        for i in 0..100_000 {
             batch.extend(request(
                 PacketType::CanDo,
                 &[format!("fn-{round}-{i}").as_bytes()],
@@ -283,7 +283,7 @@ fn registering_200k_functions_neither_stalls_others_nor_keeps_memory() {
         worker.expect(PacketType::EchoRes, &[b"done"]);
         probe.assert_quick();
         let status = gearman_testkit::admin(server.port, "status");
-        assert_eq!(status.lines().count(), 200_001, "round {round}");
+        assert_eq!(status.lines().count(), 100_001, "round {round}");
         drop(worker);
         assert!(
             gearman_testkit::wait_until(Duration::from_secs(10), || {
