@@ -301,6 +301,7 @@ impl Engine {
         let Some(conn) = self.conns.remove(&id) else {
             return;
         };
+        let woken = conn.sleeping && conn.noop_sent;
         for &func in &conn.abilities {
             if let Some(f) = self.functions.get_mut(func as usize) {
                 f.workers.retain(|&w| w != id);
@@ -312,8 +313,27 @@ impl Engine {
         for no in conn.waiting {
             self.detach_client(no, id);
         }
+        if woken {
+            for &func in &conn.abilities {
+                self.wake_again(func);
+            }
+        }
         for func in conn.abilities {
             self.forget_if_unused(func);
+        }
+    }
+
+    /// Wakes workers of `func` again if it has queued jobs: called when a worker that was sent
+    /// a NOOP leaves `func` without grabbing (it disconnects, or unregisters it), since with
+    /// `-w N` it may have been the only one woken for those jobs. (Found by the engine fuzzer;
+    /// gearmand leaves the jobs waiting.)
+    fn wake_again(&mut self, func: u32) {
+        let queued = self
+            .functions
+            .get(func as usize)
+            .is_some_and(|f| f.queued.iter().any(|&n| n > 0));
+        if queued {
+            self.wake(func as usize);
         }
     }
 
@@ -1049,12 +1069,16 @@ impl Engine {
             return;
         }
         conn.abilities.retain(|&a| a != func);
+        let woken = conn.sleeping && conn.noop_sent;
         self.functions[func as usize].workers.retain(|&w| w != id);
         let held: Vec<u64> = conn.held.clone();
         for no in held {
             if self.jobs.get(&no).is_some_and(|j| j.func == func) {
                 self.requeue(no, true);
             }
+        }
+        if woken {
+            self.wake_again(func);
         }
         self.forget_if_unused(func);
     }
@@ -1065,12 +1089,18 @@ impl Engine {
         };
         let abilities = std::mem::take(&mut conn.abilities);
         conn.timeouts.clear();
+        let woken = conn.sleeping && conn.noop_sent;
         let held = conn.held.clone();
         for &func in &abilities {
             self.functions[func as usize].workers.retain(|&w| w != id);
         }
         for no in held {
             self.requeue(no, true);
+        }
+        if woken {
+            for &func in &abilities {
+                self.wake_again(func);
+            }
         }
         for func in abilities {
             self.forget_if_unused(func);

@@ -344,6 +344,31 @@ const ADMIN: &[Scenario] = &[
 
 const JOBS: &[Scenario] = &[
     Scenario {
+        // Found by the engine fuzzer: with -w 1, a woken worker that left without grabbing
+        // took the only wake-up with it.
+        name: "a woken worker that leaves without grabbing hands its wake-up on",
+        setup: Setup {
+            wakeup: 1,
+            ..DEFAULT
+        },
+        steps: &[
+            Connect(1),
+            Connect(2),
+            Connect(3),
+            Send(1, T::CanDo, &["f"]),
+            Send(2, T::CanDo, &["f"]),
+            Send(1, T::PreSleep, &[]),
+            Send(2, T::PreSleep, &[]),
+            Send(3, T::SubmitJobBg, &["f", "u", "x"]),
+            Recv(3, T::JobCreated, &["H:t:1"]),
+            Recv(1, T::Noop, &[]),
+            Quiet(2),
+            Disconnect(1),
+            Recv(2, T::Noop, &[]),
+            Send(2, T::CantDo, &["f"]),
+        ],
+    },
+    Scenario {
         // Found by the engine fuzzer: gearmand leaves such a worker asleep with work queued.
         name: "a sleeping worker that registers a function with queued jobs is woken",
         setup: DEFAULT,
