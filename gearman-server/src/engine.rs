@@ -11,14 +11,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use gearman_core::admin::{url_encode, AdminCommand};
-use gearman_core::job::Priority;
+use gearman_core::job::{Priority, UniqueGenerator};
 use gearman_core::message::{Request, Response};
 use gearman_core::protocol::MAX_UNIQUE_LEN;
 use hashbrown::{HashMap, HashTable};
 use tokio::sync::Notify;
 
 use crate::output::Sink;
-use crate::store::{Ack, StoreOp, StoredJob, UniqueMaker};
+use crate::store::{Ack, StoreOp, StoredJob};
 
 /// Identifies a connection for its whole life; never reused.
 pub type ConnId = u64;
@@ -233,8 +233,8 @@ pub struct Engine {
     deadlines: BTreeSet<(Instant, u64)>,
     timer: Arc<Notify>,
     store: Option<std::sync::mpsc::Sender<StoreOp>>,
-    /// Uniques for durable background jobs submitted without one.
-    unique_maker: UniqueMaker,
+    /// Uniques for durable background jobs submitted without one (UUIDs, as clients make).
+    uniques_made: UniqueGenerator,
     pid: u32,
 }
 
@@ -255,7 +255,7 @@ impl Engine {
             deadlines: BTreeSet::new(),
             timer: Arc::new(Notify::new()),
             store: None,
-            unique_maker: UniqueMaker::new(),
+            uniques_made: UniqueGenerator::new(),
             pid: std::process::id(),
         }
     }
@@ -637,7 +637,7 @@ impl Engine {
         // without a unique (or with `-`) gets one, as libgearman's clients make one, so that
         // such jobs do not overwrite each other (gearmand's table keeps only the last).
         let unique = if background && self.store.is_some() && matches!(&unique[..], b"" | b"-") {
-            self.unique_maker.make()
+            self.uniques_made.next_unique()
         } else {
             unique
         };

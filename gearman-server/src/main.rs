@@ -12,7 +12,7 @@ use gearman_server::engine::{Engine, EngineConfig};
 use gearman_server::options::Options;
 use gearman_server::server::{self, Keepalive, Limits, Stop};
 use gearman_server::store::{
-    self, Backend, MysqlOptions, MysqlStore, PostgresStore, RedisStore, SqliteStore,
+    self, Backend, MysqlOptions, MysqlStore, PostgresStore, RedisStore, SqliteStore, StoredJob,
 };
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
@@ -249,17 +249,7 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
         config.handle_prefix = prefix.clone();
     }
     let mut engine = Engine::new(config);
-    if let Some(backend) = open_queue(&options).await? {
-        // Reading every stored job is blocking I/O: it runs on a blocking thread.
-        let (backend, stored) = tokio::task::spawn_blocking(move || {
-            let mut backend = backend;
-            let stored = backend
-                .load()
-                .map_err(|e| format!("{}: {e}", backend.name()))?;
-            Ok::<_, String>((backend, stored))
-        })
-        .await
-        .map_err(|e| format!("queue: {e}"))??;
+    if let Some((backend, stored)) = open_queue(&options).await? {
         let (count, name) = (stored.len(), backend.name());
         engine.set_store(store::spawn(backend));
         for job in stored {
@@ -332,53 +322,56 @@ async fn signals(stop: watch::Sender<Stop>, log: LogFile) {
     }
 }
 
-/// The durable queue `-q` asks for, opened (its database reached) on a blocking thread; None
-/// for the in-memory queue.
-async fn open_queue(options: &Options) -> Result<Option<Box<dyn Backend>>, String> {
-    let kind = options.queue_type.to_ascii_lowercase();
+/// The durable queue `-q` asks for, opened and read (every stored job) on a blocking thread,
+/// since both are blocking I/O; None for the in-memory queue.
+async fn open_queue(
+    options: &Options,
+) -> Result<Option<(Box<dyn Backend>, Vec<StoredJob>)>, String> {
     let options = options.clone();
-    let opened =
-        tokio::task::spawn_blocking(move || -> Result<Option<Box<dyn Backend>>, String> {
-            match kind.as_str() {
-                "builtin" => Ok(None),
-                "postgres" | "libpq" | "postgresql" => {
-                    let conninfo = options
-                        .libpq_conninfo
-                        .as_deref()
-                        .ok_or("-q Postgres needs --libpq-conninfo")?;
-                    let store = PostgresStore::open(conninfo, &options.libpq_table)?;
-                    Ok(Some(Box::new(store)))
-                }
-                "mysql" => {
-                    let store = MysqlStore::open(&MysqlOptions {
-                        host: &options.mysql_host,
-                        port: options.mysql_port,
-                        user: &options.mysql_user,
-                        password: &options.mysql_password,
-                        db: &options.mysql_db,
-                        table: &options.mysql_table,
-                    })?;
-                    Ok(Some(Box::new(store)))
-                }
-                "redis" => {
-                    let store = RedisStore::open(
-                        &options.redis_server,
-                        options.redis_port,
-                        options.redis_password.as_deref(),
-                        &options.redis_prefix,
-                    )?;
-                    Ok(Some(Box::new(store)))
-                }
-                _ => {
-                    let path = options
-                        .sqlite_db
-                        .as_ref()
-                        .ok_or("-q libsqlite3 needs --libsqlite3-db FILE")?;
-                    let store = SqliteStore::open(path, &options.sqlite_table)
-                        .map_err(|e| e.to_string())?;
-                    Ok(Some(Box::new(store)))
-                }
-            }
-        });
+    let opened = tokio::task::spawn_blocking(move || {
+        let Some(mut backend) = open_backend(&options)? else {
+            return Ok(None);
+        };
+        let stored = backend
+            .load()
+            .map_err(|e| format!("{}: {e}", backend.name()))?;
+        Ok(Some((backend, stored)))
+    });
     opened.await.map_err(|e| format!("queue: {e}"))?
+}
+
+/// Connects to the queue `-q` names; None for the in-memory queue.
+fn open_backend(options: &Options) -> Result<Option<Box<dyn Backend>>, String> {
+    let store: Box<dyn Backend> = match options.queue_type.to_ascii_lowercase().as_str() {
+        "builtin" => return Ok(None),
+        "postgres" | "libpq" | "postgresql" => {
+            let conninfo = options
+                .libpq_conninfo
+                .as_deref()
+                .ok_or("-q Postgres needs --libpq-conninfo")?;
+            Box::new(PostgresStore::open(conninfo, &options.libpq_table)?)
+        }
+        "mysql" => Box::new(MysqlStore::open(&MysqlOptions {
+            host: &options.mysql_host,
+            port: options.mysql_port,
+            user: &options.mysql_user,
+            password: &options.mysql_password,
+            db: &options.mysql_db,
+            table: &options.mysql_table,
+        })?),
+        "redis" => Box::new(RedisStore::open(
+            &options.redis_server,
+            options.redis_port,
+            options.redis_password.as_deref(),
+            &options.redis_prefix,
+        )?),
+        _ => {
+            let path = options
+                .sqlite_db
+                .as_ref()
+                .ok_or("-q libsqlite3 needs --libsqlite3-db FILE")?;
+            Box::new(SqliteStore::open(path, &options.sqlite_table).map_err(|e| e.to_string())?)
+        }
+    };
+    Ok(Some(store))
 }

@@ -47,41 +47,6 @@ pub struct StoredJob {
     pub when: u64,
 }
 
-/// Uniques for durable jobs submitted without one: 32 hex digits, a random per-process half
-/// and a counter, so no two servers or restarts make the same one.
-pub struct UniqueMaker {
-    prefix: u64,
-    count: u64,
-}
-
-impl UniqueMaker {
-    pub fn new() -> UniqueMaker {
-        use std::hash::{BuildHasher, Hasher};
-        // std's hasher keys are drawn from the OS's random source.
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        UniqueMaker {
-            prefix: hasher.finish(),
-            count: 0,
-        }
-    }
-
-    pub fn make(&mut self) -> Bytes {
-        self.count += 1;
-        Bytes::from(format!("{:016x}{:016x}", self.prefix, self.count))
-    }
-}
-
-impl Default for UniqueMaker {
-    fn default() -> UniqueMaker {
-        UniqueMaker::new()
-    }
-}
-
 /// Who to answer once an insert is committed.
 pub struct Ack {
     pub out: Arc<dyn Sink>,

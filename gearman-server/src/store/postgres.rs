@@ -22,9 +22,9 @@ pub struct PostgresStore {
     reconnect: Reconnect,
 }
 
-fn text(bytes: &[u8], what: &str) -> Result<String, String> {
+fn text<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, String> {
     match std::str::from_utf8(bytes) {
-        Ok(s) if !s.contains('\0') => Ok(s.to_string()),
+        Ok(s) if !s.contains('\0') => Ok(s),
         _ => Err(format!(
             "the {what} is not text a PostgreSQL column can hold"
         )),
@@ -90,32 +90,33 @@ impl PostgresStore {
     }
 }
 
-/// A batch's rows to write and keys to delete, as the statements' array parameters.
+/// A batch's rows to write and keys to delete, as the statements' array parameters (borrowed
+/// from the batch: no workload is copied).
 #[derive(Default)]
-struct Columns {
-    uniques: Vec<String>,
-    functions: Vec<String>,
+struct Columns<'a> {
+    uniques: Vec<&'a str>,
+    functions: Vec<&'a str>,
     priorities: Vec<i32>,
-    data: Vec<Vec<u8>>,
+    data: Vec<&'a [u8]>,
     whens: Vec<i32>,
-    reducers: Vec<Option<Vec<u8>>>,
+    reducers: Vec<Option<&'a [u8]>>,
     numbers: Vec<i64>,
-    delete_uniques: Vec<String>,
-    delete_functions: Vec<String>,
+    delete_uniques: Vec<&'a str>,
+    delete_functions: Vec<&'a str>,
 }
 
-fn columns(ops: &[StoreOp]) -> Result<Columns, String> {
+fn columns(ops: &[StoreOp]) -> Result<Columns<'_>, String> {
     let (writes, deletes) = final_states(ops);
     let mut c = Columns::default();
     for job in writes {
         c.uniques.push(text(&job.unique, "unique")?);
         c.functions.push(text(&job.function, "function name")?);
         c.priorities.push(i32::from(job.priority));
-        c.data.push(job.data.to_vec());
+        c.data.push(&job.data);
         c.whens
             .push(i32::try_from(job.when).map_err(|_| "run-at time past 2038")?);
         c.reducers
-            .push((!job.reducer.is_empty()).then(|| job.reducer.to_vec()));
+            .push((!job.reducer.is_empty()).then_some(&job.reducer[..]));
         c.numbers.push(job.no as i64);
     }
     for (unique, function) in deletes {

@@ -11,7 +11,7 @@
 //! Durability is what the Redis server is configured for (`appendonly yes` with
 //! `appendfsync always` makes every acknowledged job survive a crash of Redis itself).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -94,6 +94,29 @@ fn number<T: std::str::FromStr>(fields: &HashMap<Vec<u8>, Vec<u8>>, name: &str) 
     std::str::from_utf8(value).ok()?.trim().parse().ok()
 }
 
+/// Keys read per pipelined round trip at start-up.
+const LOAD_CHUNK: usize = 1000;
+
+type Fields = HashMap<Vec<u8>, Vec<u8>>;
+
+/// `command(key)` for each key, in one pipelined round trip; the replies in order.
+fn query_each<'a, T: redis::FromRedisValue>(
+    conn: &mut redis::Connection,
+    keys: impl Iterator<Item = &'a Vec<u8>>,
+    command: impl Fn(&[u8]) -> redis::Cmd,
+) -> Result<Vec<T>, String> {
+    let mut pipe = redis::pipe();
+    let mut any = false;
+    for key in keys {
+        pipe.add_command(command(key));
+        any = true;
+    }
+    if !any {
+        return Ok(Vec::new());
+    }
+    pipe.query(conn).map_err(|e| e.to_string())
+}
+
 /// Every key matching `pattern` (SCAN, which does not block Redis as KEYS would).
 fn scan(conn: &mut redis::Connection, pattern: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let keys = redis::cmd("SCAN")
@@ -162,28 +185,22 @@ impl RedisStore {
 
     /// Deletes the side hashes whose job is gone: gearmand runs and deletes our jobs, but not
     /// the hashes beside them, which it does not know of.
-    fn remove_orphan_extras(&mut self) -> Result<(), String> {
+    fn remove_orphan_extras(&mut self, job_keys: &HashSet<&[u8]>) -> Result<(), String> {
         let mut pattern = glob_escape(&Self::extra_key(&self.prefix));
         pattern.extend_from_slice(b"-*");
-        let extras = scan(self.connection()?, &pattern)?;
         let conn = self.connection()?;
-        let mut orphans = 0;
-        for extra in extras {
-            let job_key = &extra[EXTRA_PREFIX.len()..];
-            let exists: bool = redis::cmd("EXISTS")
-                .arg(job_key)
-                .query(conn)
+        let orphans: Vec<Vec<u8>> = scan(conn, &pattern)?
+            .into_iter()
+            .filter(|extra| !job_keys.contains(&extra[EXTRA_PREFIX.len()..]))
+            .collect();
+        for chunk in orphans.chunks(LOAD_CHUNK) {
+            redis::cmd("DEL")
+                .arg(chunk)
+                .query::<()>(conn)
                 .map_err(|e| e.to_string())?;
-            if !exists {
-                redis::cmd("DEL")
-                    .arg(&extra)
-                    .query::<()>(conn)
-                    .map_err(|e| e.to_string())?;
-                orphans += 1;
-            }
         }
-        if orphans > 0 {
-            tracing::info!(queue = %self.name, orphans, "removed side hashes of jobs another server ran");
+        if !orphans.is_empty() {
+            tracing::info!(queue = %self.name, orphans = orphans.len(), "removed side hashes of jobs another server ran");
         }
         Ok(())
     }
@@ -211,54 +228,63 @@ impl Backend for RedisStore {
         pattern.extend_from_slice(b"-*");
         let keys = scan(self.connection()?, &pattern)?;
         let mut jobs = Vec::with_capacity(keys.len());
-        for key in keys {
+        let (prefix_len, name) = (self.prefix.len(), self.name.clone());
+        // A few pipelined round trips per chunk of keys, not several per job.
+        for chunk in keys.chunks(LOAD_CHUNK) {
             let conn = self.connection()?;
-            let kind: String = redis::cmd("TYPE")
-                .arg(&key)
-                .query(conn)
-                .map_err(|e| e.to_string())?;
-            let (data, priority) = match kind.as_str() {
-                "hash" => {
-                    let fields: HashMap<Vec<u8>, Vec<u8>> = redis::cmd("HGETALL")
-                        .arg(&key)
-                        .query(conn)
-                        .map_err(|e| e.to_string())?;
-                    let data = fields.get(&b"data"[..]).cloned().unwrap_or_default();
-                    (data, number::<u8>(&fields, "priority").unwrap_or(1))
-                }
-                // gearmand up to 1.1.15 stored the workload alone.
-                "string" => {
-                    let data: Vec<u8> = redis::cmd("GET")
-                        .arg(&key)
-                        .query(conn)
-                        .map_err(|e| e.to_string())?;
-                    (data, 1)
-                }
-                other => {
-                    tracing::warn!(queue = %self.name, key = %String::from_utf8_lossy(&key), kind = other, "not a job; skipped");
-                    continue;
-                }
-            };
-            let extra: HashMap<Vec<u8>, Vec<u8>> = redis::cmd("HGETALL")
-                .arg(Self::extra_key(&key))
-                .query(conn)
-                .map_err(|e| e.to_string())?;
-            let (function, unique) = match (extra.get(&b"function"[..]), extra.get(&b"unique"[..]))
-            {
-                (Some(f), Some(u)) => (Bytes::copy_from_slice(f), Bytes::copy_from_slice(u)),
-                _ => split_key(&key[self.prefix.len() + 1..]),
-            };
-            jobs.push(StoredJob {
-                no: number(&extra, "job_number").unwrap_or(0),
-                function,
-                unique,
-                reducer: Bytes::from(extra.get(&b"reducer"[..]).cloned().unwrap_or_default()),
-                data: Bytes::from(data),
-                priority: priority.min(2),
-                when: number(&extra, "when").unwrap_or(0),
-            });
+            let kinds: Vec<String> = query_each(conn, chunk.iter(), |key| {
+                redis::cmd("TYPE").arg(key).clone()
+            })?;
+            let extras: Vec<Fields> = query_each(conn, chunk.iter(), |key| {
+                redis::cmd("HGETALL").arg(Self::extra_key(key)).clone()
+            })?;
+            let is_hash = |i: &usize| kinds[*i] == "hash";
+            let hash_keys = (0..chunk.len()).filter(is_hash).map(|i| &chunk[i]);
+            let mut hashes = query_each::<Fields>(conn, hash_keys, |key| {
+                redis::cmd("HGETALL").arg(key).clone()
+            })?
+            .into_iter();
+            for (i, key) in chunk.iter().enumerate() {
+                let (data, priority) = match kinds[i].as_str() {
+                    "hash" => {
+                        let fields = hashes.next().unwrap_or_default();
+                        let data = fields.get(&b"data"[..]).cloned().unwrap_or_default();
+                        (data, number::<u8>(&fields, "priority").unwrap_or(1))
+                    }
+                    // gearmand up to 1.1.15 stored the workload alone.
+                    "string" => {
+                        let data: Vec<u8> = redis::cmd("GET")
+                            .arg(key)
+                            .query(conn)
+                            .map_err(|e| e.to_string())?;
+                        (data, 1)
+                    }
+                    other => {
+                        tracing::warn!(queue = %name, key = %String::from_utf8_lossy(key), kind = other, "not a job; skipped");
+                        continue;
+                    }
+                };
+                let extra = &extras[i];
+                let (function, unique) =
+                    match (extra.get(&b"function"[..]), extra.get(&b"unique"[..])) {
+                        (Some(f), Some(u)) => {
+                            (Bytes::copy_from_slice(f), Bytes::copy_from_slice(u))
+                        }
+                        _ => split_key(&key[prefix_len + 1..]),
+                    };
+                jobs.push(StoredJob {
+                    no: number(extra, "job_number").unwrap_or(0),
+                    function,
+                    unique,
+                    reducer: Bytes::from(extra.get(&b"reducer"[..]).cloned().unwrap_or_default()),
+                    data: Bytes::from(data),
+                    priority: priority.min(2),
+                    when: number(extra, "when").unwrap_or(0),
+                });
+            }
         }
-        self.remove_orphan_extras()?;
+        let job_keys: HashSet<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        self.remove_orphan_extras(&job_keys)?;
         // Redis keeps no order: ours by job number (the order they were stored in), then
         // gearmand's.
         jobs.sort_by_key(|j| (j.no == 0, j.no));
