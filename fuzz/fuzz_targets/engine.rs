@@ -91,8 +91,15 @@ impl Harness {
         self.sinks.insert(conn, sink);
     }
 
+    /// As the server disconnects: the functions released one slice at a time (here one per
+    /// slice, with the rules checked between), then the connection dropped.
     fn disconnect(&mut self, conn: ConnId) {
         if self.sinks.remove(&conn).is_some() {
+            while !self.engine.release_abilities(conn, 1) {
+                if let Err(broken) = self.engine.check_invariants() {
+                    panic!("while releasing {conn}'s functions: {broken}");
+                }
+            }
             self.engine.disconnect(conn);
         }
     }

@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 
 use crate::output::Sink;
 use crate::store::{Ack, StoreOp, StoredJob};
+use function_names::FunctionNames;
 
 /// Identifies a connection for its whole life; never reused.
 pub type ConnId = u64;
@@ -141,7 +142,9 @@ struct Function {
     name: Bytes,
     /// Creation order, which `status` lists by (ids are reused).
     seq: u64,
-    queues: [VecDeque<u64>; 3],
+    /// Job numbers by priority; boxed and made on first use, so that a function only
+    /// registered by workers (200k of them, in a hostile burst) costs 88 bytes less.
+    queues: Option<Box<[VecDeque<u64>; 3]>>,
     queued: [u64; 3],
     delayed: u64,
     running: u64,
@@ -185,8 +188,9 @@ struct Conn {
     client_id: Bytes,
     /// Registered functions, newest first; a grab moves the function it served to the back.
     abilities: VecDeque<u32>,
-    /// Each registered function's CAN_DO_TIMEOUT; the O(1) duplicate check.
-    timeouts: HashMap<u32, Option<Duration>>,
+    /// Each registered function's CAN_DO_TIMEOUT in ms (0 = none); the O(1) duplicate check.
+    /// Entries are 8 bytes, so that growing it to 200k functions stalls for well under 1 ms.
+    timeouts: HashMap<u32, u32>,
     sleeping: bool,
     noop_sent: bool,
     exceptions: bool,
@@ -219,7 +223,7 @@ pub struct Engine {
     config: EngineConfig,
     conns: HashMap<ConnId, Conn>,
     functions: Vec<Function>,
-    function_ids: HashMap<Bytes, u32>,
+    function_ids: FunctionNames,
     /// Slots of `functions` whose function was forgotten, for reuse.
     free_functions: BTreeSet<u32>,
     next_function_seq: u64,
@@ -244,7 +248,7 @@ impl Engine {
             config,
             conns: HashMap::new(),
             functions: Vec::new(),
-            function_ids: HashMap::new(),
+            function_ids: FunctionNames::default(),
             free_functions: BTreeSet::new(),
             next_function_seq: 0,
             jobs: HashMap::new(),
@@ -323,6 +327,34 @@ impl Engine {
         }
     }
 
+    /// Unregisters up to `max` of connection `id`'s functions, as a CANT_DO each would, except
+    /// that the jobs it runs stay with it (disconnecting requeues them); true once none is
+    /// left. A worker that leaves with 200k functions is released in slices this way, so
+    /// that its disconnect does not hold the engine for 100 ms.
+    pub fn release_abilities(&mut self, id: ConnId, max: usize) -> bool {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return true;
+        };
+        let woken = conn.sleeping && conn.noop_sent;
+        // Newest first: new functions take the highest slots, so the table shrinks as we go.
+        let n = conn.abilities.len().min(max);
+        let released: Vec<u32> = conn.abilities.drain(..n).collect();
+        for func in &released {
+            conn.timeouts.remove(func);
+        }
+        let done = conn.abilities.is_empty();
+        for func in released {
+            if let Some(f) = self.functions.get_mut(func as usize) {
+                f.workers.retain(|&w| w != id);
+            }
+            if woken {
+                self.wake_again(func);
+            }
+            self.forget_if_unused(func);
+        }
+        done
+    }
+
     /// Wakes workers of `func` again if it has queued jobs: called when a worker that was sent
     /// a NOOP leaves `func` without grabbing (it disconnects, or unregisters it), since with
     /// `-w N` it may have been the only one woken for those jobs. (Found by the engine fuzzer;
@@ -374,11 +406,10 @@ impl Engine {
     }
 
     fn function_id(&mut self, name: &[u8]) -> u32 {
-        if let Some(&id) = self.function_ids.get(name) {
+        if let Some(id) = self.function_ids.get(&self.functions, name) {
             return id;
         }
-        let name = Bytes::copy_from_slice(name);
-        let function = Function::new(name.clone(), self.next_function_seq);
+        let function = Function::new(Bytes::copy_from_slice(name), self.next_function_seq);
         self.next_function_seq += 1;
         let id = match self.free_functions.pop_first() {
             Some(id) => {
@@ -412,12 +443,12 @@ impl Engine {
         let Some(f) = self.functions.get_mut(func as usize) else {
             return;
         };
-        if self.function_ids.get(&f.name) != Some(&func) {
+        if !self.function_ids.remove(&f.name, func) {
             return;
         }
-        self.function_ids.remove(&f.name);
+        f.name = Bytes::new();
         // Only stale entries can be left in the queues; release their memory now.
-        f.queues = Default::default();
+        f.queues = None;
         f.workers = Vec::new();
         self.free_functions.insert(func);
         self.trim_function_table();
@@ -434,10 +465,12 @@ impl Engine {
             self.free_functions.pop_last();
             self.functions.pop();
         }
-        let live = self.function_ids.len().max(256);
-        if self.functions.capacity() > 4 * live || self.function_ids.capacity() > 4 * live {
+        // By length, not by live count: free slots below the end cannot be given back, and
+        // shrinking to a length that stays put would trim the heap at every forget.
+        let len = self.functions.len().max(256);
+        if self.functions.capacity() > 4 * len {
             self.functions.shrink_to_fit();
-            self.function_ids.shrink_to_fit();
+            self.function_ids.shrink_if_sparse();
             crate::memory::give_back();
         }
     }
@@ -553,10 +586,9 @@ impl Engine {
             Request::GrabJobUniq => self.grab(id, Grab::Unique),
             Request::GrabJobAll => self.grab(id, Grab::All),
             Request::PreSleep => self.pre_sleep(id),
-            Request::CanDo { function } => self.can_do(id, &function, None),
+            Request::CanDo { function } => self.can_do(id, &function, 0),
             Request::CanDoTimeout { function, timeout } => {
-                let timeout = (timeout > 0).then(|| Duration::from_millis(timeout));
-                self.can_do(id, &function, timeout)
+                self.can_do(id, &function, timeout.try_into().unwrap_or(u32::MAX))
             }
             Request::CantDo { function } => self.cant_do(id, &function),
             Request::ResetAbilities => self.reset_abilities(id),
@@ -781,7 +813,7 @@ impl Engine {
         job.flags |= FLAG_QUEUED;
         let (func, prio) = (job.func as usize, job.priority as usize);
         let f = &mut self.functions[func];
-        f.queues[prio].push_back(no);
+        f.queues.get_or_insert_default()[prio].push_back(no);
         f.queued[prio] += 1;
         self.wake(func);
     }
@@ -948,7 +980,7 @@ impl Engine {
     /// Takes the next runnable job of function `func` at priority `prio`.
     fn pop_runnable(&mut self, func: usize, prio: usize) -> Option<u64> {
         loop {
-            let no = self.functions[func].queues[prio].pop_front()?;
+            let no = self.functions[func].queues.as_mut()?[prio].pop_front()?;
             if let Some(job) = self.jobs.get_mut(&no) {
                 if job.has(FLAG_QUEUED) {
                     job.flags &= !FLAG_QUEUED;
@@ -968,7 +1000,10 @@ impl Engine {
         let abilities: Vec<(u32, Option<Duration>)> = conn
             .abilities
             .iter()
-            .map(|&f| (f, conn.timeouts[&f]))
+            .map(|&f| {
+                let ms = conn.timeouts[&f];
+                (f, (ms > 0).then(|| Duration::from_millis(ms.into())))
+            })
             .collect();
         // Strict priority across all the worker's functions, then round-robin among them.
         let mut found = None;
@@ -1032,7 +1067,7 @@ impl Engine {
         out.send(&response);
     }
 
-    fn can_do(&mut self, id: ConnId, name: &[u8], timeout: Option<Duration>) {
+    fn can_do(&mut self, id: ConnId, name: &[u8], timeout_ms: u32) {
         if name.is_empty() {
             return self.error(id, "INVALID_ARGUMENT", "Empty function name");
         }
@@ -1042,10 +1077,10 @@ impl Engine {
         };
         // Registrations are de-duplicated per connection (gearmand counts each CAN_DO).
         if let Some(existing) = conn.timeouts.get_mut(&func) {
-            *existing = timeout;
+            *existing = timeout_ms;
             return;
         }
-        conn.timeouts.insert(func, timeout);
+        conn.timeouts.insert(func, timeout_ms);
         conn.abilities.push_front(func);
         let f = &mut self.functions[func as usize];
         f.workers.push(id);
@@ -1058,7 +1093,7 @@ impl Engine {
     }
 
     fn cant_do(&mut self, id: ConnId, name: &[u8]) {
-        let Some(&func) = self.function_ids.get(name) else {
+        let Some(func) = self.function_ids.get(&self.functions, name) else {
             return;
         };
         let Some(conn) = self.conns.get_mut(&id) else {
@@ -1327,7 +1362,7 @@ impl Engine {
                 )
             }
             AdminCommand::MaxQueue { function, limits } => {
-                if let Some(&func) = self.function_ids.get(&function) {
+                if let Some(func) = self.function_ids.get(&self.functions, &function) {
                     let clamp = |v: i64| v.max(0) as u64;
                     let f = &mut self.functions[func as usize];
                     f.max_queue = match limits.as_slice() {
@@ -1413,8 +1448,8 @@ impl Engine {
     fn live_functions(&self) -> impl Iterator<Item = &Function> {
         let mut live: Vec<&Function> = self
             .function_ids
-            .values()
-            .map(|&id| &self.functions[id as usize])
+            .ids()
+            .map(|id| &self.functions[id as usize])
             .collect();
         live.sort_unstable_by_key(|f| f.seq);
         live.into_iter()
@@ -1429,9 +1464,8 @@ impl Engine {
     fn drop_function(&mut self, name: &[u8]) -> String {
         let found = self
             .function_ids
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, &id)| id);
+            .ids()
+            .find(|&id| self.functions[id as usize].name.eq_ignore_ascii_case(name));
         let Some(func) = found else {
             return "ERR function not found\r\n".into();
         };
@@ -1526,6 +1560,7 @@ fn now_epoch() -> u64 {
         .unwrap_or(0)
 }
 
+mod function_names;
 mod invariants;
 #[cfg(test)]
 mod tests;

@@ -377,6 +377,10 @@ async fn serve(
     }
     // A job whose commit failed must not run, even if its submitter is gone.
     settle_all(&engine, &mut stored).await;
+    // Others are served between the slices of a big worker's unregistration.
+    while !lock(&engine).release_abilities(id, RELEASE_PER_TURN) {
+        tokio::task::yield_now().await;
+    }
     drop(registration);
     if !writer.is_finished() {
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer).await;
@@ -403,6 +407,9 @@ enum Progress {
 /// Most frames one connection has handled before others get a turn (and the engine lock): a
 /// connection that sends a burst (200k CAN_DO) must not stall the rest for its whole length.
 const FRAMES_PER_TURN: usize = 256;
+
+/// Most functions a departing worker unregisters per hold of the engine lock (~1 ms).
+const RELEASE_PER_TURN: usize = 2048;
 
 type StoreWaits = VecDeque<(u64, tokio::sync::oneshot::Receiver<bool>)>;
 

@@ -15,14 +15,14 @@ impl Engine {
         let in_queues: hashbrown::HashSet<u64> = self
             .functions
             .iter()
-            .flat_map(|f| f.queues.iter().flatten().copied())
+            .flat_map(|f| f.queues.iter().flat_map(|q| q.iter().flatten()).copied())
             .collect();
         for (&no, job) in &self.jobs {
             let func = job.func as usize;
             let live = self
                 .functions
                 .get(func)
-                .is_some_and(|f| self.function_ids.get(&f.name) == Some(&job.func));
+                .is_some_and(|f| self.function_ids.get(&self.functions, &f.name) == Some(job.func));
             if !live {
                 return Err(format!("job {no} belongs to a forgotten function {func}"));
             }
@@ -92,7 +92,7 @@ impl Engine {
                 ));
             }
         }
-        for &name_func in self.function_ids.values() {
+        for name_func in self.function_ids.ids() {
             let func = name_func as usize;
             let f = &self.functions[func];
             if f.queued != queued[func] || f.delayed != delayed[func] || f.running != running[func]

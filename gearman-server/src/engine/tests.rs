@@ -996,11 +996,58 @@ fn registering_100k_functions_on_one_connection_is_fast() {
     assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
     let conn = &h.engine.conns[&1];
     assert_eq!(conn.abilities.len(), 100_000);
-    assert_eq!(conn.timeouts[&0], Some(Duration::from_millis(5000)));
+    assert_eq!(conn.timeouts[&0], 5000);
     assert_eq!(h.engine.function_ids.len(), 100_000);
     h.run(&[Quiet(1)]);
     h.engine.disconnect(1);
     assert!(h.engine.function_ids.is_empty());
+}
+
+/// A departing worker with many functions is unregistered in slices (the connection task
+/// releases the engine between them): the engine is consistent after every slice, the job
+/// the worker ran is requeued by the disconnect that follows, and the other worker is woken.
+#[test]
+fn a_departing_worker_is_released_in_slices() {
+    let mut h = Harness::new(DEFAULT);
+    h.run(&[
+        Connect(1),
+        Connect(2),
+        Connect(3),
+        Send(1, T::CanDo, &["f"]),
+        Send(3, T::CanDo, &["f"]),
+        Send(3, T::PreSleep, &[]),
+        Send(2, T::SubmitJob, &["f", "", "x"]),
+        Recv(2, T::JobCreated, &["H:t:1"]),
+        Recv(3, T::Noop, &[]),
+        Send(1, T::GrabJob, &[]),
+        Recv(1, T::JobAssign, &["H:t:1", "f", "x"]),
+    ]);
+    for i in 0..5000 {
+        let function = Bytes::from(format!("other-{i}"));
+        h.engine.request(1, Request::CanDo { function });
+    }
+    let mut slices = 0;
+    while !h.engine.release_abilities(1, 1000) {
+        slices += 1;
+        h.engine.check_invariants().unwrap();
+        assert_eq!(
+            h.engine.jobs[&1].worker(),
+            1,
+            "the job stays with its worker"
+        );
+    }
+    assert_eq!(slices, 5);
+    assert!(h.engine.conns[&1].abilities.is_empty());
+    assert_eq!(
+        h.engine.function_ids.len(),
+        1,
+        "only f, still registered by 3"
+    );
+    h.run(&[
+        Disconnect(1),
+        Send(3, T::GrabJob, &[]),
+        Recv(3, T::JobAssign, &["H:t:1", "f", "x"]),
+    ]);
 }
 
 /// CPU time of this thread: unlike wall time, not inflated by other processes on a busy machine.
