@@ -254,7 +254,12 @@ fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
         "{:<12} {:>14} {:>12} {:>8} {:>16}",
         "queue", "gearmand 1.1", "ours", "ratio", "ours / in memory"
     );
+    // BENCH_QUEUES=libsqlite3,redis runs only those.
+    let only = std::env::var("BENCH_QUEUES").unwrap_or_default();
     for backend in ["libsqlite3", "MySQL", "Postgres", "redis"] {
+        if !only.is_empty() && !only.split(',').any(|b| b == backend) {
+            continue;
+        }
         let theirs = rate(Kind::Debian, backend);
         let ours = rate(Kind::Ours, backend);
         println!(
