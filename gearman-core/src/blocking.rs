@@ -15,7 +15,7 @@ use crate::client::{Client, ClientOptions, Event, JobId};
 use crate::connection::ServerAddr;
 use crate::error::Error;
 use crate::job::{JobRequest, JobResult, JobStatus};
-use crate::poll_driver::block_on;
+use crate::poll_driver::{block_on, block_on_until, StopWhen, Stopped};
 use crate::protocol::PacketType;
 use crate::worker::{AssignedJob, Worker, WorkerOptions};
 
@@ -66,6 +66,34 @@ impl BlockingClient {
 
     pub fn submit_background(&mut self, request: JobRequest) -> Result<Bytes, Error> {
         block_on(self.client.submit_background(request))
+    }
+
+    /// [`BlockingClient::run`] that gives up as `stop` says. After giving up, the client may
+    /// be in the middle of an exchange: drop it.
+    pub fn run_until(
+        &mut self,
+        request: JobRequest,
+        stop: StopWhen<'_>,
+    ) -> Result<Result<JobResult, Error>, Stopped> {
+        block_on_until(self.client.run(request), stop)
+    }
+
+    /// [`BlockingClient::submit_background`] that gives up as `stop` says (then drop the client).
+    pub fn submit_background_until(
+        &mut self,
+        request: JobRequest,
+        stop: StopWhen<'_>,
+    ) -> Result<Result<Bytes, Error>, Stopped> {
+        block_on_until(self.client.submit_background(request), stop)
+    }
+
+    /// [`BlockingClient::wait_all`] that gives up as `stop` says (then drop the client).
+    pub fn wait_all_until(
+        &mut self,
+        ids: &[JobId],
+        stop: StopWhen<'_>,
+    ) -> Result<Result<(), Error>, Stopped> {
+        block_on_until(self.client.wait_all(ids), stop)
     }
 
     pub fn wait(&mut self, id: JobId) -> Result<JobResult, Error> {

@@ -42,6 +42,69 @@ pub fn active() -> bool {
 
 /// Runs `future` to completion on this thread, sleeping in `poll(2)` while it waits.
 pub fn block_on<F: Future>(future: F) -> F::Output {
+    match drive(future, None::<NeverStops>) {
+        Ok(output) => output,
+        Err(stopped) => match stopped {},
+    }
+}
+
+/// When [`block_on_until`] gives up on a future: at a deadline, or when a check says so (a
+/// query cancelled in the database that called). The check runs after every wake-up and at
+/// least every `tick`, so a cancel that sends no signal is still seen within a tick.
+pub struct StopWhen<'a> {
+    pub deadline: Option<Instant>,
+    pub tick: Duration,
+    pub cancelled: &'a mut dyn FnMut() -> bool,
+}
+
+/// Why [`block_on_until`] gave up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    TimedOut,
+    Cancelled,
+}
+
+/// Never happens: [`block_on`] has no way to stop.
+enum NeverStops {}
+
+/// [`block_on`] that may give up (see [`StopWhen`]); the future is dropped then, possibly in
+/// the middle of an exchange, so whatever it drove (a client) should be discarded.
+pub fn block_on_until<F: Future>(future: F, stop: StopWhen<'_>) -> Result<F::Output, Stopped> {
+    drive(future, Some(stop))
+}
+
+trait StopCheck {
+    type Reason;
+    /// The latest instant to wake up at to check again.
+    fn wake_by(&self) -> Option<Instant>;
+    fn check(&mut self) -> Result<(), Self::Reason>;
+}
+
+impl StopCheck for Option<StopWhen<'_>> {
+    type Reason = Stopped;
+    fn wake_by(&self) -> Option<Instant> {
+        let stop = self.as_ref()?;
+        let tick = deadline_after(stop.tick);
+        match (stop.deadline, tick) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+    fn check(&mut self) -> Result<(), Stopped> {
+        let Some(stop) = self.as_mut() else {
+            return Ok(());
+        };
+        if (stop.cancelled)() {
+            return Err(Stopped::Cancelled);
+        }
+        if stop.deadline.is_some_and(|at| Instant::now() >= at) {
+            return Err(Stopped::TimedOut);
+        }
+        Ok(())
+    }
+}
+
+fn drive<F: Future, S: StopCheck>(future: F, mut stop: S) -> Result<F::Output, S::Reason> {
     /// Puts back an enclosing `block_on`'s state, also when the future panics.
     struct Restore(Option<Interest>);
     impl Drop for Restore {
@@ -55,15 +118,30 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut cx = Context::from_waker(Waker::noop());
     loop {
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
+            return Ok(output);
         }
+        let wake_by = stop.wake_by();
         INTEREST.with(|i| {
             if let Some(interest) = i.borrow_mut().as_mut() {
+                if let Some(at) = wake_by {
+                    interest.deadline = Some(interest.deadline.map_or(at, |d| d.min(at)));
+                }
                 sleep_until_ready(interest);
                 interest.fds.clear();
                 interest.deadline = None;
             }
         });
+        stop.check()?;
+    }
+}
+
+impl StopCheck for Option<NeverStops> {
+    type Reason = NeverStops;
+    fn wake_by(&self) -> Option<Instant> {
+        None
+    }
+    fn check(&mut self) -> Result<(), NeverStops> {
+        Ok(())
     }
 }
 
@@ -241,6 +319,61 @@ mod tests {
     use super::*;
     use std::io::Read;
     use std::net::TcpListener;
+
+    #[test]
+    fn block_on_until_stops_at_the_deadline_or_when_cancelled() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stream = connect("127.0.0.1", port, Duration::from_secs(5)).unwrap();
+        // Nothing ever arrives: only the stop conditions end the wait.
+        let never = || {
+            poll_fn(|_| {
+                let mut buf = [MaybeUninit::uninit(); 8];
+                poll_recv(&stream, &mut buf).map(|_| ())
+            })
+        };
+        let started = Instant::now();
+        let stopped = block_on_until(
+            never(),
+            StopWhen {
+                deadline: Some(started + Duration::from_millis(150)),
+                tick: Duration::from_secs(10),
+                cancelled: &mut || false,
+            },
+        );
+        assert_eq!(stopped, Err(Stopped::TimedOut));
+        assert!(started.elapsed() >= Duration::from_millis(150));
+        assert!(started.elapsed() < Duration::from_secs(2));
+
+        // A check that turns true is seen within a tick, with no socket activity.
+        let mut checks = 0;
+        let started = Instant::now();
+        let stopped = block_on_until(
+            never(),
+            StopWhen {
+                deadline: None,
+                tick: Duration::from_millis(20),
+                cancelled: &mut || {
+                    checks += 1;
+                    checks == 5
+                },
+            },
+        );
+        assert_eq!(stopped, Err(Stopped::Cancelled));
+        assert!(started.elapsed() >= Duration::from_millis(60));
+        assert!(started.elapsed() < Duration::from_secs(2));
+
+        // A future that completes is not stopped.
+        let done = block_on_until(
+            async { 7 },
+            StopWhen {
+                deadline: Some(Instant::now()),
+                tick: Duration::from_millis(1),
+                cancelled: &mut || true,
+            },
+        );
+        assert_eq!(done, Ok(7));
+    }
 
     #[test]
     fn waits_for_a_socket_and_honours_deadlines() {

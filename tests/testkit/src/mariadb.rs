@@ -1,6 +1,7 @@
-//! A throwaway MariaDB server for the queue tests: a data directory made by
+//! A throwaway MariaDB server for the queue and UDF tests: a data directory made by
 //! `mariadb-install-db`, a free loopback port, database `gearman` open to user `gearman` with
-//! no password. Never the machine's own MySQL service.
+//! no password, its own plugin directory for UDF libraries. Never the machine's own MySQL
+//! service.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -18,6 +19,9 @@ fn spawn(dir: &Path, port: u16) -> Child {
         .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
         .arg(format!("--log-error={}", dir.join("error.log").display()))
         .arg(format!("--port={port}"))
+        .arg(format!("--plugin-dir={}", dir.join("plugin").display()))
+        // Room for 16 MiB workloads in a query and in a result.
+        .arg("--max-allowed-packet=64M")
         .args([
             "--bind-address=127.0.0.1",
             "--user=root",
@@ -35,16 +39,25 @@ fn spawn(dir: &Path, port: u16) -> Child {
 
 /// Runs SQL as root over the server's own socket; its output (tab-separated, no headers).
 fn sql_in(dir: &Path, sql: &str) -> Result<String, String> {
-    let output = Command::new("mariadb")
-        .arg("--no-defaults")
-        .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
-        .args(["-u", "root", "-N", "-B", "-e", sql])
+    let output = client_in(dir)
+        .args(["-e", sql])
         .output()
         .map_err(|e| e.to_string())?;
     if !output.status.success() {
         return Err(String::from_utf8_lossy(&output.stderr).into_owned());
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// The `mariadb` client as root over the server's socket: tab-separated, no headers.
+fn client_in(dir: &Path) -> Command {
+    let mut command = Command::new("mariadb");
+    command
+        .arg("--no-defaults")
+        .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
+        .arg("--max-allowed-packet=64M")
+        .args(["-u", "root", "-N", "-B"]);
+    command
 }
 
 /// Stopped, restarted and dropped as its [`Service`].
@@ -57,6 +70,7 @@ crate::service::derefs_to_service!(MariadbServer);
 impl MariadbServer {
     pub fn start() -> MariadbServer {
         let dir = temp_dir("mariadb");
+        std::fs::create_dir_all(dir.join("plugin")).expect("plugin directory");
         let output = Command::new("mariadb-install-db")
             .arg("--no-defaults")
             .arg(format!("--datadir={}", dir.join("data").display()))
@@ -90,6 +104,25 @@ impl MariadbServer {
 
     /// Runs SQL as root; its output (tab-separated, no headers).
     pub fn sql(&self, sql: &str) -> String {
-        sql_in(&self.service.dir, sql).unwrap_or_else(|e| panic!("mariadb {sql:?}: {e}"))
+        self.try_sql(sql)
+            .unwrap_or_else(|e| panic!("mariadb {sql:?}: {e}"))
+    }
+
+    /// Runs SQL as root: its output, or the client's error text.
+    pub fn try_sql(&self, sql: &str) -> Result<String, String> {
+        sql_in(&self.service.dir, sql)
+    }
+
+    /// The `mariadb` client as root, to run SQL in a process of its own (`-e SQL` to add).
+    pub fn client(&self) -> Command {
+        client_in(&self.service.dir)
+    }
+
+    /// Copies a UDF library into the server's plugin directory, where `CREATE FUNCTION …
+    /// SONAME` finds it.
+    pub fn install_plugin(&self, library: &Path) {
+        let name = library.file_name().expect("a library file");
+        std::fs::copy(library, self.service.dir.join("plugin").join(name))
+            .unwrap_or_else(|e| panic!("copy {}: {e}", library.display()));
     }
 }
