@@ -9,8 +9,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use gearman_core::blocking::{BlockingWorker, JobContext, JobFailure};
-use gearman_core::WorkerOptions;
 use gearman_testkit::mariadb::MariadbServer;
 use gearman_testkit::{ChildGuard, Kind, Server};
 
@@ -24,6 +22,10 @@ const FUNCTIONS: &[&str] = &[
     "gman_servers_set",
 ];
 
+#[path = "../../sql-common/tests/support/workers.rs"]
+mod workers;
+use workers::{recorded_ids, wait_for_workers, worker};
+
 type Scenario = (&'static str, fn(&Fixture));
 
 /// Fields drop in order: the `gearman -w` worker before the server it would retry.
@@ -34,50 +36,6 @@ struct Fixture {
     gearmand: Server,
     /// Workloads of the jobs `audit` and `record` ran.
     recorded: Mutex<mpsc::Receiver<Bytes>>,
-}
-
-/// Starts a worker thread serving `functions` on `addr` until the test process ends.
-fn worker(addr: String, functions: &'static [&'static str], recorded: Option<mpsc::Sender<Bytes>>) {
-    std::thread::spawn(move || {
-        let mut w = BlockingWorker::new(WorkerOptions::default()).unwrap();
-        w.add_servers(&addr).unwrap();
-        for f in functions {
-            w.register(*f, None).unwrap();
-        }
-        w.work(None, |job: &mut JobContext<'_>| {
-            let workload = job.job().workload.clone();
-            match &job.job().function[..] {
-                b"rev_bytes" => {
-                    let mut data = workload.to_vec();
-                    data.reverse();
-                    Ok(Bytes::from(data))
-                }
-                b"length" => Ok(Bytes::from(workload.len().to_string())),
-                b"echo" => Ok(workload),
-                b"empty" => Ok(Bytes::new()),
-                b"fail" => Err(JobFailure::Fail),
-                b"exception" => Err(JobFailure::Exception(Bytes::from_static(
-                    b"boom: bad input",
-                ))),
-                b"chunks" => {
-                    job.send_data(b"part1-").unwrap();
-                    Ok(Bytes::from_static(b"part2"))
-                }
-                b"audit" | b"record" => {
-                    if let Some(tx) = &recorded {
-                        let _ = tx.send(workload);
-                    }
-                    Ok(Bytes::new())
-                }
-                b"hang" => {
-                    std::thread::sleep(Duration::from_secs(3600));
-                    Ok(Bytes::new())
-                }
-                other => panic!("unexpected function {other:?}"),
-            }
-        })
-        .unwrap();
-    });
 }
 
 impl Fixture {
@@ -133,15 +91,7 @@ impl Fixture {
         for _ in 0..4 {
             worker(gearmand.addr(), &["hang"], None);
         }
-        let registered = gearman_testkit::wait_until(Duration::from_secs(10), || {
-            let status = gearman_testkit::admin(gearmand.port, "status");
-            ["reverse", "hang", "audit"].iter().all(|f| {
-                status
-                    .lines()
-                    .any(|l| l.starts_with(&format!("{f}\t")) && !l.ends_with("\t0"))
-            })
-        });
-        assert!(registered, "the workers never registered");
+        wait_for_workers(gearmand.port, &["reverse", "hang", "audit"]);
         Fixture {
             db,
             gearmand,
@@ -439,21 +389,6 @@ fn an_after_insert_trigger_queues_a_job_per_row(f: &Fixture) {
            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
            SELECT CONCAT('item-', i) FROM n;",
     );
-    let mut ids = std::collections::BTreeSet::new();
-    while ids.len() < 1000 {
-        let id = recorded
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("only {} of 1000 jobs ran", ids.len()));
-        ids.insert(
-            String::from_utf8(id.to_vec())
-                .unwrap()
-                .parse::<u32>()
-                .unwrap(),
-        );
-    }
+    let ids = recorded_ids(&recorded, 1000);
     assert_eq!(ids, (1..=1000).collect());
-    assert!(
-        recorded.recv_timeout(Duration::from_millis(200)).is_err(),
-        "a job ran twice"
-    );
 }

@@ -1,4 +1,4 @@
-//! A throwaway PostgreSQL server for the queue tests: a cluster made by `initdb` in its own
+//! A throwaway PostgreSQL server for the queue and extension tests: a cluster made by `initdb` in its own
 //! directory, a free loopback port, run as the `postgres` user (PostgreSQL refuses root).
 //! Never the machine's own PostgreSQL service.
 
@@ -105,9 +105,11 @@ impl PostgresServer {
         )
     }
 
-    /// Runs SQL with psql; its output.
-    pub fn psql(&self, sql: &str) -> String {
-        let output = Command::new(bin_dir().join("psql"))
+    /// `psql` as user `gearman` on database `postgres`, unaligned, tuples only (`-c SQL` or
+    /// `-f FILE` to add), to run SQL in a session of its own.
+    pub fn psql_command(&self) -> Command {
+        let mut command = Command::new(bin_dir().join("psql"));
+        command
             .args([
                 "-h",
                 "127.0.0.1",
@@ -116,14 +118,43 @@ impl PostgresServer {
                 "-U",
                 "gearman",
             ])
-            .args(["-d", "postgres", "-At", "-c", sql])
+            .args(["-d", "postgres", "-At", "-v", "ON_ERROR_STOP=1"]);
+        command
+    }
+
+    /// Runs SQL with psql; its output.
+    pub fn psql(&self, sql: &str) -> String {
+        self.try_psql(sql)
+            .unwrap_or_else(|e| panic!("psql {sql:?}: {e}"))
+    }
+
+    /// Runs SQL with psql (in one session): its output, or psql's error text.
+    pub fn try_psql(&self, sql: &str) -> Result<String, String> {
+        let output = self
+            .psql_command()
+            .args(["-c", sql])
             .output()
             .expect("psql");
-        assert!(
-            output.status.success(),
-            "psql {sql:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_string()
+        if !output.status.success() {
+            return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    }
+
+    /// Copies a loadable module (an extension's `.so`) into the server's directory, where
+    /// the server can read it; its path there, for `CREATE FUNCTION ... AS 'path'`.
+    pub fn install_library(&self, library: &Path) -> PathBuf {
+        let target = self
+            .service
+            .dir
+            .join(library.file_name().expect("a library file"));
+        std::fs::copy(library, &target)
+            .unwrap_or_else(|e| panic!("copy {}: {e}", library.display()));
+        target
+    }
+
+    /// `pg_config` of the PostgreSQL the server runs (for building extensions against it).
+    pub fn pg_config() -> PathBuf {
+        bin_dir().join("pg_config")
     }
 }
