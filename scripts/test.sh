@@ -21,6 +21,9 @@ fi
 scripts/fuzz.sh 60
 # Independent peers (python gear, pygearman, Debian's php-gearman) against our gearmand.
 tests/peers/run.sh
+# The SQL functions' example: MariaDB and PostgreSQL triggers queueing jobs (their tests ran
+# in cargo test above).
+examples/sql/run.sh
 # The Python module: built by maturin into a venv, tested with pytest against both servers and
 # against pygearman (whose venv tests/peers/run.sh made).
 scripts/python-env.sh

@@ -19,34 +19,40 @@ use workers::{recorded_ids, wait_for_workers, worker};
 
 type Scenario = (&'static str, fn(&Fixture));
 
-/// Builds `gearman.so` with the extension's own Makefile (PGXS), out of the source tree, on
-/// the Rust library of this test's build.
+/// Builds and installs the extension with its own Makefile (PGXS: `make`, then `make install
+/// DESTDIR=stage`), out of the source tree, on the Rust library of this test's build; returns
+/// the stage directory, which holds the installed files under their system paths.
 fn build_extension() -> PathBuf {
     let lib_dir = gearman_testkit::cargo_build(&["-p", "gearman-pg", "--lib"]);
     let source = Path::new(env!("CARGO_MANIFEST_DIR"));
     let build = gearman_testkit::temp_dir("pg-extension");
-    let output = Command::new("make")
-        .arg("-C")
-        .arg(&build)
-        .arg("-f")
-        .arg(source.join("Makefile"))
-        .arg(format!("VPATH={}", source.display()))
-        .arg(format!(
-            "PG_CONFIG={}",
-            PostgresServer::pg_config().display()
-        ))
-        .arg(format!(
-            "RUST_LIB={}",
-            lib_dir.join("libgearman_pg.a").display()
-        ))
-        .output()
-        .expect("make");
-    assert!(
-        output.status.success(),
-        "building the extension failed (scripts/install-deps.sh installs postgresql-server-dev): {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    build.join("gearman.so")
+    let stage = build.join("stage");
+    for target in ["all", "install"] {
+        let output = Command::new("make")
+            .arg("-C")
+            .arg(&build)
+            .arg("-f")
+            .arg(source.join("Makefile"))
+            .arg(format!("VPATH={}", source.display()))
+            .arg(format!(
+                "PG_CONFIG={}",
+                PostgresServer::pg_config().display()
+            ))
+            .arg(format!(
+                "RUST_LIB={}",
+                lib_dir.join("libgearman_pg.a").display()
+            ))
+            .arg(format!("DESTDIR={}", stage.display()))
+            .arg(target)
+            .output()
+            .expect("make");
+        assert!(
+            output.status.success(),
+            "make {target} failed (scripts/install-deps.sh installs postgresql-server-dev): {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    stage
 }
 
 /// Fields drop in order: the `gearman -w` worker before the server it would retry.
@@ -58,19 +64,9 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn start(kind: Kind, library: &Path) -> Fixture {
-        let db = PostgresServer::start();
-        let installed = db.install_library(library);
-        // The extension's script as CREATE EXTENSION runs it, with the module's path in it.
-        let script =
-            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("gearman--1.0.sql"))
-                .unwrap()
-                .lines()
-                .filter(|l| !l.starts_with("\\echo"))
-                .collect::<Vec<_>>()
-                .join("\n")
-                .replace("MODULE_PATHNAME", &installed.display().to_string());
-        db.psql(&script);
+    fn start(kind: Kind, stage: &Path) -> Fixture {
+        let db = PostgresServer::start_with_installed(stage);
+        db.psql("CREATE EXTENSION gearman");
         let gearmand = kind.start();
         let port = gearmand.port.to_string();
         let cli_worker = ChildGuard::spawn(
@@ -157,10 +153,10 @@ fn extension_in_postgresql() {
             an_after_insert_trigger_queues_a_job_per_row,
         ),
     ];
-    let library = build_extension();
+    let stage = build_extension();
     let mut failed = Vec::new();
     for kind in [Kind::Ours, Kind::Debian] {
-        let fixture = Fixture::start(kind, &library);
+        let fixture = Fixture::start(kind, &stage);
         for (name, scenario) in scenarios {
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&fixture)));
             if run.is_err() {

@@ -35,13 +35,27 @@ fn as_postgres(program: &Path) -> Command {
     command
 }
 
+/// The server binary: the system's, or the copy in the server's own installation tree
+/// (`root/`, see [`PostgresServer::start_with_installed`]).
+fn postgres_binary(dir: &Path) -> PathBuf {
+    let system = bin_dir().join("postgres");
+    let own = dir
+        .join("root")
+        .join(system.strip_prefix("/").expect("an absolute path"));
+    if own.exists() {
+        own
+    } else {
+        system
+    }
+}
+
 fn spawn(dir: &Path, port: u16) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("postgres.log"))
         .expect("log file");
-    as_postgres(&bin_dir().join("postgres"))
+    as_postgres(&postgres_binary(dir))
         .args(["-D", &dir.join("data").display().to_string()])
         .args(["-p", &port.to_string(), "-k", &dir.display().to_string()])
         .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=on"])
@@ -59,6 +73,40 @@ fn accepts_connections(_: &Path, port: u16) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Makes `to` a directory of links to what `from` holds, directories made real (one level
+/// deep: enough for `lib/` and `share/extension/`) so files can be added beside the links.
+fn link_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("tree");
+    for entry in std::fs::read_dir(from)
+        .expect("read the installation")
+        .flatten()
+    {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).expect("tree");
+            for inner in std::fs::read_dir(entry.path()).expect("read").flatten() {
+                let _ = std::os::unix::fs::symlink(inner.path(), target.join(inner.file_name()));
+            }
+        } else {
+            let _ = std::os::unix::fs::symlink(entry.path(), &target);
+        }
+    }
+}
+
+/// Copies the files under `from` to the same places under `to`, replacing links.
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read the stage").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).expect("tree");
+            copy_tree(&entry.path(), &target);
+        } else {
+            let _ = std::fs::remove_file(&target);
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
 /// Stopped, restarted and dropped as its [`Service`].
 pub struct PostgresServer {
     service: Service,
@@ -68,7 +116,35 @@ crate::service::derefs_to_service!(PostgresServer);
 
 impl PostgresServer {
     pub fn start() -> PostgresServer {
+        PostgresServer::start_in(temp_dir("postgres"))
+    }
+
+    /// Starts a server whose installation also holds what `make install DESTDIR=stage` put in
+    /// `stage` (an extension, for `CREATE EXTENSION`), without touching the system's: the
+    /// server runs from a tree of its own (a copy of the `postgres` binary, which finds its
+    /// share and lib directories relative to itself, and links to the system's files).
+    pub fn start_with_installed(stage: &Path) -> PostgresServer {
         let dir = temp_dir("postgres");
+        let root = dir.join("root");
+        let bin = bin_dir();
+        let version_dir = bin.parent().expect("…/postgresql/<version>");
+        let version = version_dir.file_name().expect("a version");
+        let share = Path::new("/usr/share/postgresql").join(version);
+        let relative = |p: &Path| root.join(p.strip_prefix("/").expect("an absolute path"));
+        let own_bin = relative(&bin);
+        std::fs::create_dir_all(&own_bin).expect("tree");
+        // A copy, not a link: PostgreSQL resolves links to find its own directory.
+        std::fs::copy(bin.join("postgres"), own_bin.join("postgres")).expect("copy postgres");
+        link_tree(
+            &version_dir.join("lib"),
+            &relative(&version_dir.join("lib")),
+        );
+        link_tree(&share, &relative(&share));
+        copy_tree(stage, &root);
+        PostgresServer::start_in(dir)
+    }
+
+    fn start_in(dir: PathBuf) -> PostgresServer {
         let status = Command::new("chown")
             .args(["-R", "postgres:postgres"])
             .arg(&dir)
