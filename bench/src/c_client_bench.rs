@@ -6,8 +6,6 @@
 
 use std::process::Command;
 
-use gearman_core::protocol::PacketType;
-use gearman_core::{Worker, WorkerOptions};
 use gearman_testkit::Kind;
 
 mod c_programs;
@@ -38,25 +36,7 @@ fn main() {
     let theirs = compile(false);
     let server = Kind::Ours.start();
     let addr = server.addr();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    for _ in 0..4 {
-        let addr = addr.clone();
-        runtime.spawn(async move {
-            let mut w = Worker::new(WorkerOptions::default());
-            w.add_servers(&addr).unwrap();
-            w.register("bench_echo", None).unwrap();
-            while let Ok(job) = w.grab_job().await {
-                let data = job.workload.clone();
-                if w.queue(&job, PacketType::WorkComplete, &[&data]).is_err() {
-                    return;
-                }
-            }
-        });
-    }
+    let runtime = c_programs::echo_workers(&addr, 4);
     println!(
         "\nC client library benchmark: bench/c/load.c built against each libgearman, same server"
     );

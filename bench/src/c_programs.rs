@@ -1,4 +1,5 @@
-//! The C programs of `bench/c/`, built against our libgearman or Debian's, and run.
+//! The C programs of `bench/c/`, built against our libgearman or Debian's, and run; and the
+//! Rust echo workers they are measured with.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -57,4 +58,31 @@ pub fn run_sized(binary: &Path, port: u16, inflight: u32, jobs: u32, bytes: usiz
     let text = String::from_utf8_lossy(&out.stdout);
     let mut fields = text.split_whitespace().map(|f| f.parse::<f64>().unwrap());
     (fields.next().unwrap(), fields.next().unwrap())
+}
+
+/// Starts `count` workers of `bench_echo` (returns the workload) at `addr`, on a runtime of
+/// one thread that runs them until it is dropped.
+pub fn echo_workers(addr: &str, count: usize) -> tokio::runtime::Runtime {
+    use gearman_core::protocol::PacketType;
+    use gearman_core::{Worker, WorkerOptions};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    for _ in 0..count {
+        let addr = addr.to_string();
+        runtime.spawn(async move {
+            let mut w = Worker::new(WorkerOptions::default());
+            w.add_servers(&addr).unwrap();
+            w.register("bench_echo", None).unwrap();
+            while let Ok(job) = w.grab_job().await {
+                let data = job.workload.clone();
+                if w.queue(&job, PacketType::WorkComplete, &[&data]).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    runtime
 }

@@ -9,10 +9,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use gearman_core::protocol::PacketType;
-use gearman_core::{Worker, WorkerOptions};
 use gearman_testkit::mariadb::MariadbServer;
-use gearman_testkit::postgres::PostgresServer;
+use gearman_testkit::postgres::{self, PostgresServer};
 use gearman_testkit::Kind;
 
 mod c_programs;
@@ -65,32 +63,12 @@ fn mariadb(addr: &str) -> f64 {
 
 fn postgres(addr: &str) -> f64 {
     let lib_dir = gearman_testkit::cargo_build(&["-p", "gearman-pg", "--lib"]);
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bindings/postgres");
-    let build = gearman_testkit::temp_dir("pg-extension");
-    let status = std::process::Command::new("make")
-        .arg("-s")
-        .arg("-C")
-        .arg(&build)
-        .arg("-f")
-        .arg(source.join("Makefile"))
-        .arg(format!("VPATH={}", source.display()))
-        .arg(format!(
-            "PG_CONFIG={}",
-            PostgresServer::pg_config().display()
-        ))
-        .arg(format!(
-            "RUST_LIB={}",
-            lib_dir.join("libgearman_pg.a").display()
-        ))
-        .status()
-        .unwrap();
-    assert!(status.success(), "building the extension failed");
-    let db = PostgresServer::start();
-    let installed = db.install_library(&build.join("gearman.so"));
-    db.psql(&format!(
-        "CREATE FUNCTION gman_do(text, text) RETURNS text AS '{}', 'gman_do' LANGUAGE C",
-        installed.display()
-    ));
+    let stage = postgres::build_extension(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../bindings/postgres"),
+        &lib_dir.join("libgearman_pg.a"),
+    );
+    let db = PostgresServer::start_with_installed(&stage);
+    db.psql("CREATE EXTENSION gearman");
     let session = |expression: &str| {
         format!(
             "SET gearman.default_servers = '{addr}'; SELECT count({expression}) FROM generate_series(1, {CALLS}) i"
@@ -109,25 +87,7 @@ fn postgres(addr: &str) -> f64 {
 fn main() {
     let server = Kind::Ours.start();
     let addr = server.addr();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    {
-        let addr = addr.clone();
-        runtime.spawn(async move {
-            let mut w = Worker::new(WorkerOptions::default());
-            w.add_servers(&addr).unwrap();
-            w.register("bench_echo", None).unwrap();
-            while let Ok(job) = w.grab_job().await {
-                let data = job.workload.clone();
-                if w.queue(&job, PacketType::WorkComplete, &[&data]).is_err() {
-                    return;
-                }
-            }
-        });
-    }
+    let runtime = c_programs::echo_workers(&addr, 1);
     let c_client = c_programs::compile(true);
     let c = (0..3)
         .map(|_| 1e6 / c_programs::run(&c_client, server.port, 1, CALLS).0)

@@ -7,9 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/install-deps.sh
-cargo build --release --quiet -p gearman-server -p gearman-cli -p gearman-mysql-udf -p gearman-pg
+# The debug build (what the tests built already); EXAMPLE_PROFILE=release for the optimized one.
+profile=${EXAMPLE_PROFILE:-debug}
+cargo build --profile "$([ "$profile" = debug ] && echo dev || echo "$profile")" --quiet \
+  -p gearman-server -p gearman-cli -p gearman-mysql-udf -p gearman-pg
 source scripts/gearmand.sh
-bin=$PWD/target/release
+bin=$PWD/target/$profile
 pg_bin=/usr/lib/postgresql/15/bin
 dir=$(mktemp -d)
 chmod 755 "$dir"
@@ -51,7 +54,7 @@ echo "   gman_do('reverse', 'hello') = $(mariadb_sql "SELECT gman_do('reverse', 
 mariadb_sql "INSERT INTO shop.orders (item) VALUES ('tea'), ('milk'), ('bread')"
 
 echo "== PostgreSQL: the gearman extension (gearman--1.0.sql, with the module's path in it)"
-make -s -C "$dir" -f "$PWD/bindings/postgres/Makefile" VPATH="$PWD/bindings/postgres" \
+env -u PROFILE make -s -C "$dir" -f "$PWD/bindings/postgres/Makefile" VPATH="$PWD/bindings/postgres" \
   PG_CONFIG="$pg_bin/pg_config" RUST_LIB="$bin/libgearman_pg.a"
 mkdir -p "$dir/pg"
 chown postgres:postgres "$dir/pg"

@@ -3,7 +3,7 @@
 //! gearman-core: results, errors, timeouts, killed queries, failover, 16 MiB and binary
 //! workloads, `gman_sum`, a trigger, and many sessions at once.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -24,7 +24,7 @@ const FUNCTIONS: &[&str] = &[
 
 #[path = "../../sql-common/tests/support/workers.rs"]
 mod workers;
-use workers::{recorded_ids, wait_for_workers, worker};
+use workers::{check_sessions, recorded_ids, session_workload, start_workers, CALLS, SESSIONS};
 
 type Scenario = (&'static str, fn(&Fixture));
 
@@ -53,50 +53,12 @@ impl Fixture {
             "CREATE AGGREGATE FUNCTION gman_sum RETURNS INTEGER SONAME 'libgearman_mysql_udf.so';";
         db.sql(&create);
         let gearmand = kind.start();
-        let port = gearmand.port.to_string();
-        let cli_worker = ChildGuard::spawn(
-            Command::new("/usr/bin/gearman")
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port,
-                    "-w",
-                    "-f",
-                    "reverse",
-                    "--",
-                    "rev",
-                ])
-                .stdout(Stdio::null()),
-        );
-        let (tx, rx) = mpsc::channel();
-        worker(
-            gearmand.addr(),
-            &[
-                "rev_bytes",
-                "length",
-                "echo",
-                "empty",
-                "fail",
-                "exception",
-                "chunks",
-                "audit",
-                "record",
-            ],
-            Some(tx),
-        );
-        // A second worker, so that `gman_sum`'s jobs can run side by side.
-        worker(gearmand.addr(), &["length", "rev_bytes"], None);
-        // Each hanging job holds its worker for good: one per scenario that hangs one.
-        for _ in 0..4 {
-            worker(gearmand.addr(), &["hang"], None);
-        }
-        wait_for_workers(gearmand.port, &["reverse", "hang", "audit"]);
+        let workers = start_workers(&gearmand);
         Fixture {
             db,
             gearmand,
-            _cli_worker: cli_worker,
-            recorded: Mutex::new(rx),
+            _cli_worker: workers.cli_worker,
+            recorded: Mutex::new(workers.recorded),
         }
     }
 
@@ -349,10 +311,10 @@ fn gman_sum_adds_up_the_results_of_jobs_run_side_by_side(f: &Fixture) {
 }
 
 fn many_sessions_call_at_once(f: &Fixture) {
-    let sessions: Vec<_> = (0..8)
+    let sessions: Vec<_> = (0..SESSIONS)
         .map(|s| {
-            let selects: Vec<String> = (0..500)
-                .map(|i| format!("SELECT gman_do('rev_bytes', '{s}-{i}')"))
+            let selects: Vec<String> = (0..CALLS)
+                .map(|i| format!("SELECT gman_do('rev_bytes', '{}')", session_workload(s, i)))
                 .collect();
             f.db.client()
                 .args(["-e", &selects.join(";")])
@@ -361,18 +323,7 @@ fn many_sessions_call_at_once(f: &Fixture) {
                 .unwrap()
         })
         .collect();
-    for (s, child) in sessions.into_iter().enumerate() {
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success());
-        let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect();
-        let expected: Vec<String> = (0..500)
-            .map(|i| format!("{s}-{i}").chars().rev().collect())
-            .collect();
-        assert_eq!(lines, expected);
-    }
+    check_sessions(sessions);
 }
 
 /// The classic use: a trigger queues a background job for each new row, and a worker gets

@@ -4,55 +4,28 @@
 //! SQLSTATEs, the timeout, cancelled queries, the settings, a trigger, many sessions at once.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use gearman_testkit::postgres::PostgresServer;
+use gearman_testkit::postgres::{self, PostgresServer};
 use gearman_testkit::{ChildGuard, Kind, Server};
 
 #[path = "../../sql-common/tests/support/workers.rs"]
 mod workers;
-use workers::{recorded_ids, wait_for_workers, worker};
+use workers::{check_sessions, recorded_ids, session_workload, start_workers, CALLS, SESSIONS};
 
 type Scenario = (&'static str, fn(&Fixture));
 
-/// Builds and installs the extension with its own Makefile (PGXS: `make`, then `make install
-/// DESTDIR=stage`), out of the source tree, on the Rust library of this test's build; returns
-/// the stage directory, which holds the installed files under their system paths.
+/// The extension built with its own Makefile on the Rust library of this test's build.
 fn build_extension() -> PathBuf {
     let lib_dir = gearman_testkit::cargo_build(&["-p", "gearman-pg", "--lib"]);
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let build = gearman_testkit::temp_dir("pg-extension");
-    let stage = build.join("stage");
-    for target in ["all", "install"] {
-        let output = Command::new("make")
-            .arg("-C")
-            .arg(&build)
-            .arg("-f")
-            .arg(source.join("Makefile"))
-            .arg(format!("VPATH={}", source.display()))
-            .arg(format!(
-                "PG_CONFIG={}",
-                PostgresServer::pg_config().display()
-            ))
-            .arg(format!(
-                "RUST_LIB={}",
-                lib_dir.join("libgearman_pg.a").display()
-            ))
-            .arg(format!("DESTDIR={}", stage.display()))
-            .arg(target)
-            .output()
-            .expect("make");
-        assert!(
-            output.status.success(),
-            "make {target} failed (scripts/install-deps.sh installs postgresql-server-dev): {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    stage
+    postgres::build_extension(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &lib_dir.join("libgearman_pg.a"),
+    )
 }
 
 /// Fields drop in order: the `gearman -w` worker before the server it would retry.
@@ -68,53 +41,17 @@ impl Fixture {
         let db = PostgresServer::start_with_installed(stage);
         db.psql("CREATE EXTENSION gearman");
         let gearmand = kind.start();
-        let port = gearmand.port.to_string();
-        let cli_worker = ChildGuard::spawn(
-            Command::new("/usr/bin/gearman")
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port,
-                    "-w",
-                    "-f",
-                    "reverse",
-                    "--",
-                    "rev",
-                ])
-                .stdout(Stdio::null()),
-        );
-        let (tx, rx) = mpsc::channel();
-        worker(
-            gearmand.addr(),
-            &[
-                "rev_bytes",
-                "length",
-                "echo",
-                "empty",
-                "fail",
-                "exception",
-                "chunks",
-                "audit",
-                "record",
-            ],
-            Some(tx),
-        );
-        worker(gearmand.addr(), &["rev_bytes"], None);
-        for _ in 0..4 {
-            worker(gearmand.addr(), &["hang"], None);
-        }
-        wait_for_workers(gearmand.port, &["reverse", "hang", "audit"]);
+        let workers = start_workers(&gearmand);
         // Every session of the database gets the server from the setting.
         db.psql(&format!(
             "ALTER DATABASE postgres SET gearman.default_servers = '{}'",
             gearmand.addr()
         ));
         Fixture {
-            _cli_worker: cli_worker,
+            _cli_worker: workers.cli_worker,
             db,
             gearmand,
-            recorded: Mutex::new(rx),
+            recorded: Mutex::new(workers.recorded),
         }
     }
 }
@@ -351,10 +288,10 @@ fn cancels_stop_the_wait(f: &Fixture) {
 }
 
 fn many_sessions_call_at_once(f: &Fixture) {
-    let sessions: Vec<_> = (0..8)
+    let sessions: Vec<_> = (0..SESSIONS)
         .map(|s| {
-            let selects: Vec<String> = (0..500)
-                .map(|i| format!("SELECT gman_do('rev_bytes', '{s}-{i}');"))
+            let selects: Vec<String> = (0..CALLS)
+                .map(|i| format!("SELECT gman_do('rev_bytes', '{}');", session_workload(s, i)))
                 .collect();
             let file = f.db.dir.join(format!("session-{s}.sql"));
             std::fs::write(&file, selects.join("\n")).unwrap();
@@ -366,18 +303,7 @@ fn many_sessions_call_at_once(f: &Fixture) {
                 .unwrap()
         })
         .collect();
-    for (s, child) in sessions.into_iter().enumerate() {
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success());
-        let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect();
-        let expected: Vec<String> = (0..500)
-            .map(|i| format!("{s}-{i}").chars().rev().collect())
-            .collect();
-        assert_eq!(lines, expected);
-    }
+    check_sessions(sessions);
 }
 
 /// The classic use: a trigger queues a background job for each new row.

@@ -217,20 +217,42 @@ impl PostgresServer {
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
     }
 
-    /// Copies a loadable module (an extension's `.so`) into the server's directory, where
-    /// the server can read it; its path there, for `CREATE FUNCTION ... AS 'path'`.
-    pub fn install_library(&self, library: &Path) -> PathBuf {
-        let target = self
-            .service
-            .dir
-            .join(library.file_name().expect("a library file"));
-        std::fs::copy(library, &target)
-            .unwrap_or_else(|e| panic!("copy {}: {e}", library.display()));
-        target
-    }
-
     /// `pg_config` of the PostgreSQL the server runs (for building extensions against it).
     pub fn pg_config() -> PathBuf {
         bin_dir().join("pg_config")
     }
+}
+
+/// Builds and installs an extension with its PGXS Makefile in `source` (`make`, then `make
+/// install DESTDIR=stage`), out of the source tree, passing `RUST_LIB` (the Rust static
+/// library it links); returns the stage directory, which holds the installed files under
+/// their system paths, for [`PostgresServer::start_with_installed`].
+pub fn build_extension(source: &Path, rust_lib: &Path) -> PathBuf {
+    let build = temp_dir("pg-extension");
+    let stage = build.join("stage");
+    for target in ["all", "install"] {
+        let output = Command::new("make")
+            // PGXS reads PROFILE as compiler flags.
+            .env_remove("PROFILE")
+            .arg("-C")
+            .arg(&build)
+            .arg("-f")
+            .arg(source.join("Makefile"))
+            .arg(format!("VPATH={}", source.display()))
+            .arg(format!(
+                "PG_CONFIG={}",
+                PostgresServer::pg_config().display()
+            ))
+            .arg(format!("RUST_LIB={}", rust_lib.display()))
+            .arg(format!("DESTDIR={}", stage.display()))
+            .arg(target)
+            .output()
+            .expect("make");
+        assert!(
+            output.status.success(),
+            "make {target} failed (scripts/install-deps.sh installs postgresql-server-dev): {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    stage
 }
