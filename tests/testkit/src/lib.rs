@@ -239,8 +239,9 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
+impl Server {
+    /// SIGTERM, then SIGKILL after 5 s.
+    fn stop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             signal(self.child.id(), libc::SIGTERM);
             let deadline = Instant::now() + Duration::from_secs(5);
@@ -253,6 +254,15 @@ impl Drop for Server {
             signal(self.child.id(), libc::SIGKILL);
             let _ = self.child.wait();
         }
+    }
+}
+
+impl Drop for Server {
+    /// Stops the server and removes its directory (thousands of test runs must not fill the
+    /// disk).
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
