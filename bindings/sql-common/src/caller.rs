@@ -146,10 +146,12 @@ impl Caller {
         mut limits: Limits,
     ) -> Result<JobId, CallError> {
         let request = request(job)?;
-        let id = self.bounded(servers, &mut limits, |client, _| Ok(client.submit(request)))?;
         // Sent now, so the jobs run while the database reads its next rows.
-        self.bounded(servers, &mut limits, |client, _| Ok(client.flush()))?;
-        Ok(id)
+        self.bounded(servers, &mut limits, |client, _| {
+            Ok(client
+                .submit(request)
+                .and_then(|id| client.flush().map(|()| id)))
+        })
     }
 
     /// Waits for `ids` (submitted with [`Caller::submit`] on `servers`); each one's data
