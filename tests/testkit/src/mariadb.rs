@@ -20,6 +20,7 @@ fn spawn(dir: &Path, port: u16) -> Child {
         .arg(format!("--log-error={}", dir.join("error.log").display()))
         .arg(format!("--port={port}"))
         .arg(format!("--plugin-dir={}", dir.join("plugin").display()))
+        .arg(format!("--tmpdir={}", dir.join("tmp").display()))
         // Room for 16 MiB workloads in a query and in a result.
         .arg("--max-allowed-packet=64M")
         .args([
@@ -60,6 +61,44 @@ fn client_in(dir: &Path) -> Command {
     command
 }
 
+/// Makes the data directory. On a CI machine one bootstrap crashed mariadbd (signal 11 while
+/// dropping an Aria temporary table) as four others ran beside it, all in the shared /tmp:
+/// so one bootstrap at a time in this process, each with its own temporary directory, and a
+/// crashed one is retried on a fresh data directory, its output printed rather than hidden.
+fn install_db(dir: &Path) {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    const ATTEMPTS: u32 = 3;
+    for attempt in 1..=ATTEMPTS {
+        let data = dir.join("data");
+        let _ = std::fs::remove_dir_all(&data);
+        let output = Command::new("mariadb-install-db")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--tmpdir={}", dir.join("tmp").display()))
+            .args([
+                "--user=root",
+                "--auth-root-authentication-method=socket",
+                "--skip-test-db",
+            ])
+            .output()
+            .expect("mariadb-install-db");
+        if output.status.success() {
+            return;
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            attempt < ATTEMPTS,
+            "mariadb-install-db failed {ATTEMPTS} times; the last: {stderr}"
+        );
+        eprintln!(
+            "mariadb-install-db failed (attempt {attempt} of {ATTEMPTS}), retrying: {stderr}"
+        );
+    }
+}
+
 /// Stopped, restarted and dropped as its [`Service`].
 pub struct MariadbServer {
     service: Service,
@@ -71,21 +110,8 @@ impl MariadbServer {
     pub fn start() -> MariadbServer {
         let dir = temp_dir("mariadb");
         std::fs::create_dir_all(dir.join("plugin")).expect("plugin directory");
-        let output = Command::new("mariadb-install-db")
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", dir.join("data").display()))
-            .args([
-                "--user=root",
-                "--auth-root-authentication-method=socket",
-                "--skip-test-db",
-            ])
-            .output()
-            .expect("mariadb-install-db");
-        assert!(
-            output.status.success(),
-            "mariadb-install-db failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        std::fs::create_dir_all(dir.join("tmp")).expect("tmp directory");
+        install_db(&dir);
         let service = Service::start(
             "mariadbd",
             dir,
