@@ -491,13 +491,16 @@ gearman_return_t gearman_client_set_memory_allocators(gearman_client_st *client,
                                                       void *context);
 
 /*
- TLS is not supported by this build: asking for it is recorded and refused at connect.
+ TLS on or off for connections made from now on, with its PEM files. A NULL or empty
+ path means libgearman's default: `GEARMAND_CA_CERTIFICATE`, `GEARMAN_CLIENT_PEM`,
+ `GEARMAN_CLIENT_KEY`, else the files under /etc/ssl/certs (see README, TLS). A file that
+ cannot be used fails each connection with the reason (this call returns nothing).
  */
 void gearman_client_set_ssl(gearman_client_st *client,
                             bool ssl,
-                            const char *_ca_file,
-                            const char *_certificate,
-                            const char *_key_file);
+                            const char *ca_file,
+                            const char *certificate,
+                            const char *key_file);
 
 gearman_return_t gearman_client_add_server(gearman_client_st *client,
                                            const char *host,
@@ -924,13 +927,16 @@ gearman_return_t gearman_worker_set_memory_allocators(gearman_worker_st *worker,
                                                       void *context);
 
 /*
- TLS is not supported by this build; asking for it is recorded.
+ TLS on or off for connections made from now on, with its PEM files. A NULL or empty
+ path means libgearman's default: `GEARMAND_CA_CERTIFICATE`, `GEARMAN_CLIENT_PEM`,
+ `GEARMAN_CLIENT_KEY`, else the files under /etc/ssl/certs (see README, TLS). A file that
+ cannot be used fails each connection with the reason (this call returns nothing).
  */
 void gearman_worker_set_ssl(gearman_worker_st *worker,
                             bool ssl,
-                            const char *_ca_file,
-                            const char *_certificate,
-                            const char *_key_file);
+                            const char *ca_file,
+                            const char *certificate,
+                            const char *key_file);
 
 gearman_return_t gearman_worker_add_server(gearman_worker_st *worker,
                                            const char *host,

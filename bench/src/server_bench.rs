@@ -5,10 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use gearman_core::protocol::PacketType;
-use gearman_core::{Client, ClientOptions, JobEvent, JobRequest, Worker, WorkerOptions};
 use gearman_testkit::Kind;
+
+mod load;
+use load::{client, pipelined, spawn_workers};
 
 struct Sizes {
     fg_single: usize,
@@ -41,79 +41,6 @@ fn cpu_micros(pid: u32) -> f64 {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     ticks * 1e6 / hz
-}
-
-fn options() -> ClientOptions {
-    ClientOptions {
-        timeout: Some(Duration::from_secs(60)),
-        ..Default::default()
-    }
-}
-
-async fn client(addr: &str) -> Client {
-    let mut c = Client::new(options());
-    c.add_servers(addr).unwrap();
-    c
-}
-
-fn spawn_workers(addr: &str, function: &str, count: usize) -> Vec<tokio::task::JoinHandle<()>> {
-    (0..count)
-        .map(|_| {
-            let addr = addr.to_string();
-            let function = function.to_string();
-            tokio::spawn(async move {
-                let mut w = Worker::new(WorkerOptions::default());
-                w.add_servers(&addr).unwrap();
-                w.register(function, None).unwrap();
-                // The result goes out in one write with the next grab.
-                while let Ok(job) = w.grab_job().await {
-                    let workload = job.workload.clone();
-                    if w.queue(&job, PacketType::WorkComplete, &[&workload])
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            })
-        })
-        .collect()
-}
-
-/// Runs `total` jobs keeping `window` in flight; returns jobs per second.
-async fn pipelined(
-    c: &mut Client,
-    function: &str,
-    total: usize,
-    window: usize,
-    background: bool,
-) -> f64 {
-    let payload = Bytes::from_static(b"0123456789");
-    let start = Instant::now();
-    let mut submitted = 0;
-    let mut done = 0;
-    while submitted < window.min(total) {
-        c.submit(JobRequest::new(function.to_string(), payload.clone()).background(background))
-            .await
-            .unwrap();
-        submitted += 1;
-    }
-    while done < total {
-        let event = c.next_event().await.unwrap().expect("jobs in flight");
-        if let JobEvent::Finished(outcome) = event.event {
-            assert!(outcome.is_success(), "{outcome:?}");
-            c.take(event.job);
-            done += 1;
-            if submitted < total {
-                c.submit(
-                    JobRequest::new(function.to_string(), payload.clone()).background(background),
-                )
-                .await
-                .unwrap();
-                submitted += 1;
-            }
-        }
-    }
-    total as f64 / start.elapsed().as_secs_f64()
 }
 
 #[derive(Default)]

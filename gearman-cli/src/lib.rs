@@ -1,9 +1,52 @@
 //! Shared pieces of the `gearman` and `gearadmin` tools.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use gearman_core::{Error, ServerAddr, DEFAULT_PORT};
+use gearman_core::{Error, ServerAddr, TlsConnector, TlsOptions, DEFAULT_PORT};
+
+/// The TLS options both tools take: `-S` as in the C tools, and the certificate paths, which
+/// the C tools only read from the environment (`GEARMAND_CA_CERTIFICATE`,
+/// `GEARMAN_CLIENT_PEM`, `GEARMAN_CLIENT_KEY`; those still apply when an option is not given).
+#[derive(clap::Args, Debug, Clone)]
+pub struct TlsArgs {
+    /// Connect with TLS. The server's certificate is checked against the CA file, or the
+    /// system's roots when there is none.
+    #[arg(short = 'S', long = "ssl")]
+    pub ssl: bool,
+    /// CA certificates (PEM) for the server's certificate [env GEARMAND_CA_CERTIFICATE, else
+    /// /etc/ssl/certs/gearmand-ca.pem if it exists, else the system's roots].
+    #[arg(long = "ssl-ca-file", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate (PEM), for servers that require one [env GEARMAN_CLIENT_PEM, else
+    /// /etc/ssl/certs/gearman.pem if it exists].
+    #[arg(long = "ssl-certificate", value_name = "FILE")]
+    pub certificate: Option<PathBuf>,
+    /// Key of the client certificate (PEM) [env GEARMAN_CLIENT_KEY, else
+    /// /etc/ssl/certs/gearman.key if it exists].
+    #[arg(long = "ssl-key", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The connector `-S` asks for, its files read now; `None` without `-S`.
+    pub fn connector(&self) -> Result<Option<TlsConnector>, String> {
+        if !self.ssl {
+            if self.ca_file.is_some() || self.certificate.is_some() || self.key.is_some() {
+                return Err("--ssl-ca-file, --ssl-certificate and --ssl-key need -S".into());
+            }
+            return Ok(None);
+        }
+        TlsOptions::new(
+            self.ca_file.clone(),
+            self.certificate.clone(),
+            self.key.clone(),
+        )
+        .connector()
+        .map(Some)
+        .map_err(|e| e.to_string())
+    }
+}
 
 /// Resolves the servers the way the C tools do: `-h`/`-p` win; otherwise `GEARMAN_SERVERS`
 /// (libgearman) or `GEARMAN_SERVER` (the tool); otherwise localhost:4730.

@@ -9,6 +9,7 @@ use crate::admin::{
 use crate::connection::{Connection, ServerAddr};
 use crate::error::Error;
 use crate::protocol::{DEFAULT_MAX_LINE, DEFAULT_MAX_PAYLOAD};
+use crate::tls::TlsConnector;
 
 /// A reply to one admin command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +30,16 @@ pub struct AdminClient {
 impl AdminClient {
     /// Connects; `timeout` bounds the connect and every reply.
     pub async fn connect(addr: &ServerAddr, timeout: Duration) -> Result<AdminClient, Error> {
-        let conn = Connection::connect(addr, timeout, DEFAULT_MAX_PAYLOAD).await?;
+        Self::connect_with(addr, timeout, None).await
+    }
+
+    /// Connects, over TLS when `tls` is given.
+    pub async fn connect_with(
+        addr: &ServerAddr,
+        timeout: Duration,
+        tls: Option<&TlsConnector>,
+    ) -> Result<AdminClient, Error> {
+        let conn = Connection::connect(addr, timeout, DEFAULT_MAX_PAYLOAD, tls).await?;
         Ok(AdminClient { conn, timeout })
     }
 

@@ -52,6 +52,11 @@ impl BlockingClient {
         self.client.add_server(addr);
     }
 
+    /// See [`Client::add_server_tls`].
+    pub fn add_server_tls(&mut self, addr: ServerAddr, tls: Option<crate::tls::TlsConnector>) {
+        self.client.add_server_tls(addr, tls);
+    }
+
     pub fn add_servers(&mut self, list: &str) -> Result<(), Error> {
         self.client.add_servers(list)
     }
@@ -219,6 +224,11 @@ impl BlockingWorker {
         self.worker.add_server(addr);
     }
 
+    /// See [`Worker::add_server_tls`].
+    pub fn add_server_tls(&mut self, addr: ServerAddr, tls: Option<crate::tls::TlsConnector>) {
+        self.worker.add_server_tls(addr, tls);
+    }
+
     pub fn add_servers(&mut self, list: &str) -> Result<(), Error> {
         self.worker.add_servers(list)
     }
@@ -356,7 +366,16 @@ pub struct BlockingAdminClient {
 
 impl BlockingAdminClient {
     pub fn connect(addr: &ServerAddr, timeout: Duration) -> Result<BlockingAdminClient, Error> {
-        let admin = block_on(AdminClient::connect(addr, timeout))?;
+        Self::connect_with(addr, timeout, None)
+    }
+
+    /// Connects, over TLS when `tls` is given.
+    pub fn connect_with(
+        addr: &ServerAddr,
+        timeout: Duration,
+        tls: Option<&crate::tls::TlsConnector>,
+    ) -> Result<BlockingAdminClient, Error> {
+        let admin = block_on(AdminClient::connect_with(addr, timeout, tls))?;
         Ok(BlockingAdminClient { admin })
     }
 

@@ -45,6 +45,8 @@ pub struct ClientOptions {
     pub max_payload: usize,
     /// Resubmit unfinished foreground jobs when their server dies.
     pub resubmit: bool,
+    /// Speak TLS to every server.
+    pub tls: Option<crate::tls::TlsConnector>,
 }
 
 impl Default for ClientOptions {
@@ -56,6 +58,7 @@ impl Default for ClientOptions {
             client_id: None,
             max_payload: DEFAULT_MAX_PAYLOAD,
             resubmit: true,
+            tls: None,
         }
     }
 }
@@ -96,6 +99,8 @@ enum Awaiting {
 #[derive(Debug)]
 struct Server {
     addr: ServerAddr,
+    /// This server's own TLS, instead of the options' (`add_server_tls`).
+    tls: Option<crate::tls::TlsConnector>,
     conn: Option<Connection>,
     backoff: Backoff,
     awaiting: VecDeque<Awaiting>,
@@ -178,11 +183,18 @@ impl Client {
 
     /// Adds a server; connecting happens on first use.
     pub fn add_server(&mut self, addr: ServerAddr) {
+        self.add_server_tls(addr, None);
+    }
+
+    /// Adds a server reached over TLS with `tls`, whatever the options say for the others
+    /// (`None`: as the options say).
+    pub fn add_server_tls(&mut self, addr: ServerAddr, tls: Option<crate::tls::TlsConnector>) {
         if self.servers.iter().any(|s| s.addr == addr) {
             return;
         }
         self.servers.push(Server {
             addr,
+            tls,
             conn: None,
             backoff: Backoff::default(),
             awaiting: VecDeque::new(),
@@ -628,6 +640,7 @@ impl Client {
             &slot.addr,
             self.options.connect_timeout,
             self.options.max_payload,
+            slot.tls.as_ref().or(self.options.tls.as_ref()),
         )
         .await
         {

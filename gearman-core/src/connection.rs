@@ -1,5 +1,5 @@
-//! A TCP connection to a Gearman server: framing over a socket with TCP_NODELAY, connect
-//! timeouts, and reconnect back-off bookkeeping.
+//! A TCP connection to a Gearman server: framing over a socket with TCP_NODELAY, optional TLS
+//! (see [`crate::tls`]), connect timeouts, and reconnect back-off bookkeeping.
 //!
 //! A connection made under tokio uses tokio's socket; one made inside the blocking facades'
 //! [`poll_driver::block_on`] uses a plain non-blocking socket (see [`crate::poll_driver`]).
@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::message::Request;
 use crate::poll_driver;
 use crate::protocol::{encode_packet, Decoder, Frame, Magic, Packet, PacketType};
+use crate::tls::{TlsConnector, TlsSession};
 
 /// Default TCP port of a Gearman server.
 pub const DEFAULT_PORT: u16 = 4730;
@@ -101,6 +102,10 @@ pub struct Connection {
     /// A request went out, or the socket was emptied, since the last read: wait for
     /// readability before reading again (see [`poll_driver::wait_readable`]).
     poll_first: bool,
+    /// The TLS session when the connection is encrypted; `read_buf` and `write_buf` then
+    /// hold plaintext, and `records` what was read from the socket before decryption.
+    tls: Option<Box<TlsSession>>,
+    records: BytesMut,
 }
 
 impl fmt::Debug for Connection {
@@ -112,12 +117,15 @@ impl fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Connects with a timeout, trying every resolved address, and sets TCP_NODELAY.
+    /// Connects with a timeout, trying every resolved address, and sets TCP_NODELAY; with
+    /// `tls`, completes the TLS handshake within the same timeout.
     pub async fn connect(
         addr: &ServerAddr,
         timeout: Duration,
         max_payload: usize,
+        tls: Option<&TlsConnector>,
     ) -> Result<Connection, Error> {
+        let started = Instant::now();
         let stream = if poll_driver::active() {
             Stream::Polled(
                 poll_driver::connect(&addr.host, addr.port, timeout)
@@ -126,14 +134,96 @@ impl Connection {
         } else {
             Stream::Tokio(Self::connect_tokio(addr, timeout).await?)
         };
-        Ok(Connection {
+        let mut conn = Connection {
             stream,
             read_buf: BytesMut::with_capacity(8 * 1024),
             write_buf: BytesMut::with_capacity(8 * 1024),
             decoder: Decoder::for_client().max_payload(max_payload),
             addr: addr.clone(),
             poll_first: false,
-        })
+            tls: None,
+            records: BytesMut::new(),
+        };
+        if let Some(connector) = tls {
+            let session = connector
+                .session(&addr.host)
+                .map_err(|e| Error::connect(addr, e))?;
+            conn.tls = Some(Box::new(TlsSession::new(session)));
+            conn.records = BytesMut::with_capacity(16 * 1024);
+            let left = timeout.saturating_sub(started.elapsed());
+            match poll_driver::timeout(left, conn.handshake()).await {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return Err(Error::connect(addr, e)),
+                None => {
+                    return Err(Error::connect(
+                        addr,
+                        io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"),
+                    ))
+                }
+            }
+        }
+        Ok(conn)
+    }
+
+    /// Exchanges handshake records until the session is established.
+    async fn handshake(&mut self) -> io::Result<()> {
+        loop {
+            self.send_records().await?;
+            let Some(tls) = &self.tls else { return Ok(()) };
+            if !tls.is_handshaking() {
+                return Ok(());
+            }
+            let n = poll_fn(|cx| self.poll_records(cx)).await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection during the TLS handshake \
+                     (is it a TLS port? does it want a client certificate?)",
+                ));
+            }
+            self.take_records()?;
+        }
+    }
+
+    /// Writes the TLS records waiting to go out.
+    async fn send_records(&mut self) -> io::Result<()> {
+        let Some(tls) = &mut self.tls else {
+            return Ok(());
+        };
+        if tls.outgoing.is_empty() {
+            return Ok(());
+        }
+        let records = std::mem::take(&mut tls.outgoing);
+        let written = write_raw(&mut self.stream, &records).await;
+        if let Some(tls) = &mut self.tls {
+            tls.outgoing = records;
+            tls.outgoing.clear();
+        }
+        self.poll_first = true;
+        written
+    }
+
+    /// Reads records from the socket into `records`.
+    fn poll_records(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.records.capacity() - self.records.len() < 4096 {
+            self.records.reserve(16 * 1024);
+        }
+        poll_read_raw(
+            &mut self.stream,
+            &mut self.poll_first,
+            &mut self.records,
+            cx,
+        )
+    }
+
+    /// Hands the records read to the TLS session.
+    fn take_records(&mut self) -> io::Result<()> {
+        let Some(tls) = &mut self.tls else {
+            return Ok(());
+        };
+        let received = tls.receive(&self.records);
+        self.records.clear();
+        received
     }
 
     async fn connect_tokio(addr: &ServerAddr, timeout: Duration) -> Result<TcpStream, Error> {
@@ -190,12 +280,16 @@ impl Connection {
         if self.write_buf.is_empty() {
             return Ok(());
         }
+        if self.driver_mismatch() {
+            return Err(Error::io(&self.addr, mismatch_error()));
+        }
         let buf = self.write_buf.split();
-        let mismatch = self.driver_mismatch();
-        let written = match &mut self.stream {
-            _ if mismatch => Err(mismatch_error()),
-            Stream::Tokio(stream) => stream.write_all(&buf).await,
-            Stream::Polled(stream) => poll_driver::write_all(stream, &buf).await,
+        let written = match &mut self.tls {
+            Some(tls) => match tls.encrypt(&buf) {
+                Ok(()) => self.send_records().await,
+                Err(e) => Err(e),
+            },
+            None => write_raw(&mut self.stream, &buf).await,
         };
         written.map_err(|e| Error::io(&self.addr, e))?;
         self.poll_first = true;
@@ -293,36 +387,87 @@ impl Connection {
         if self.driver_mismatch() {
             return Poll::Ready(Err(mismatch_error()));
         }
-        let spare = self.read_buf.spare_capacity_mut();
-        let stream = match &mut self.stream {
-            Stream::Tokio(stream) => stream,
-            Stream::Polled(stream) => {
-                if std::mem::take(&mut self.poll_first) {
-                    poll_driver::wait_readable(stream);
-                    return Poll::Pending;
-                }
-                let offered = spare.len();
-                let filled = poll_driver::poll_recv(stream, spare);
-                if let Poll::Ready(Ok(n)) = filled {
-                    // SAFETY: recv initialised the first `n` bytes of the spare capacity.
-                    unsafe { self.read_buf.set_len(self.read_buf.len() + n) };
-                    // A read that did not fill the buffer emptied the socket.
-                    self.poll_first = n < offered;
-                }
-                return filled;
-            }
-        };
-        let mut read = ReadBuf::uninit(spare);
-        match Pin::new(stream).poll_read(cx, &mut read) {
-            Poll::Ready(Ok(())) => {
-                let n = read.filled().len();
-                // SAFETY: poll_read initialised the first `n` bytes of the spare capacity.
-                unsafe { self.read_buf.set_len(self.read_buf.len() + n) };
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
+        if self.tls.is_none() {
+            return poll_read_raw(
+                &mut self.stream,
+                &mut self.poll_first,
+                &mut self.read_buf,
+                cx,
+            );
         }
+        loop {
+            if let Some(tls) = &mut self.tls {
+                // Decrypted bytes come out of the session into initialised spare capacity.
+                let filled = self.read_buf.len();
+                let room = self.read_buf.capacity() - filled;
+                self.read_buf.resize(filled + room, 0);
+                let read = tls.read_plaintext(&mut self.read_buf[filled..]);
+                let n = *read.as_ref().unwrap_or(&0);
+                self.read_buf.truncate(filled + n);
+                match read {
+                    Ok(n) => return Poll::Ready(Ok(n)),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+            }
+            match self.poll_records(cx) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Ok(0)),
+                Poll::Ready(Ok(_)) => {
+                    if let Err(e) = self.take_records() {
+                        return Poll::Ready(Err(e));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Writes all of `bytes` to the socket.
+async fn write_raw(stream: &mut Stream, bytes: &[u8]) -> io::Result<()> {
+    match stream {
+        Stream::Tokio(stream) => stream.write_all(bytes).await,
+        Stream::Polled(stream) => poll_driver::write_all(stream, bytes).await,
+    }
+}
+
+/// Reads what the socket has into the spare capacity of `buf`. On the blocking driver,
+/// `poll_first` says to wait for readability before trying (something was just sent).
+fn poll_read_raw(
+    stream: &mut Stream,
+    poll_first: &mut bool,
+    buf: &mut BytesMut,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    let spare = buf.spare_capacity_mut();
+    let stream = match stream {
+        Stream::Tokio(stream) => stream,
+        Stream::Polled(stream) => {
+            if std::mem::take(poll_first) {
+                poll_driver::wait_readable(stream);
+                return Poll::Pending;
+            }
+            let offered = spare.len();
+            let filled = poll_driver::poll_recv(stream, spare);
+            if let Poll::Ready(Ok(n)) = filled {
+                // SAFETY: recv initialised the first `n` bytes of the spare capacity.
+                unsafe { buf.set_len(buf.len() + n) };
+                // A read that did not fill the buffer emptied the socket.
+                *poll_first = n < offered;
+            }
+            return filled;
+        }
+    };
+    let mut read = ReadBuf::uninit(spare);
+    match Pin::new(stream).poll_read(cx, &mut read) {
+        Poll::Ready(Ok(())) => {
+            let n = read.filled().len();
+            // SAFETY: poll_read initialised the first `n` bytes of the spare capacity.
+            unsafe { buf.set_len(buf.len() + n) };
+            Poll::Ready(Ok(n))
+        }
+        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        Poll::Pending => Poll::Pending,
     }
 }
 

@@ -50,10 +50,14 @@ fn describe(e: &io::Error) -> String {
         Some(i) => text[..i].to_string(),
         None => text,
     };
+    // "Connection refused" → "connection refused", but "TLS …" stays.
     let mut chars = text.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => text,
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if !second.is_uppercase() => first
+            .to_lowercase()
+            .chain(text[first.len_utf8()..].chars())
+            .collect(),
+        _ => text,
     }
 }
 

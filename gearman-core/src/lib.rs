@@ -4,6 +4,7 @@
 //! - [`message`]: typed requests and responses, decoded from packets once (pure, no I/O);
 //! - [`admin`]: the text admin protocol's commands and replies;
 //! - [`connection`]: TCP connections with TCP_NODELAY, timeouts and back-off;
+//! - [`tls`]: TLS for those connections, with rustls;
 //! - [`client`], [`worker`], [`admin_client`]: async, on tokio, spawning no tasks;
 //! - [`libgearman`]: libgearman 1.1's client/worker/task model, shared by the C ABI and PHP;
 //! - [`blocking`]: blocking facades that start no threads (safe to create after `fork()`),
@@ -31,6 +32,7 @@ pub mod poll_driver;
 pub mod protocol;
 pub mod return_code;
 pub mod server_list;
+pub mod tls;
 pub mod worker;
 
 pub use admin_client::AdminClient;
@@ -38,6 +40,7 @@ pub use client::{Client, ClientOptions, Event, JobEvent, JobId};
 pub use connection::{ServerAddr, DEFAULT_PORT};
 pub use error::Error;
 pub use job::{JobRequest, JobResult, JobStatus, Outcome, Priority};
+pub use tls::{TlsConnector, TlsOptions};
 pub use worker::{AssignedJob, GrabMode, Worker, WorkerOptions};
 
 /// Longest function name a client library accepts (`GEARMAN_FUNCTION_MAX_SIZE`).

@@ -40,6 +40,8 @@ pub struct WorkerOptions {
     /// Send OPTION_REQ `exceptions` on connect.
     pub exceptions: bool,
     pub max_payload: usize,
+    /// Speak TLS to every server.
+    pub tls: Option<crate::tls::TlsConnector>,
 }
 
 impl Default for WorkerOptions {
@@ -51,6 +53,7 @@ impl Default for WorkerOptions {
             grab: GrabMode::All,
             exceptions: false,
             max_payload: DEFAULT_MAX_PAYLOAD,
+            tls: None,
         }
     }
 }
@@ -85,6 +88,8 @@ enum Phase {
 #[derive(Debug)]
 struct Server {
     addr: ServerAddr,
+    /// This server's own TLS, instead of the options' (`add_server_tls`).
+    tls: Option<crate::tls::TlsConnector>,
     conn: Option<Connection>,
     backoff: Backoff,
     phase: Phase,
@@ -130,11 +135,18 @@ impl Worker {
 
     /// Adds a server; the connection is made on the next wait.
     pub fn add_server(&mut self, addr: ServerAddr) {
+        self.add_server_tls(addr, None);
+    }
+
+    /// Adds a server reached over TLS with `tls`, whatever the options say for the others
+    /// (`None`: as the options say).
+    pub fn add_server_tls(&mut self, addr: ServerAddr, tls: Option<crate::tls::TlsConnector>) {
         if self.servers.iter().any(|s| s.addr == addr) {
             return;
         }
         self.servers.push(Server {
             addr,
+            tls,
             conn: None,
             backoff: Backoff::default(),
             phase: Phase::Idle,
@@ -338,6 +350,7 @@ impl Worker {
             &server.addr,
             self.options.connect_timeout,
             self.options.max_payload,
+            server.tls.as_ref().or(self.options.tls.as_ref()),
         )
         .await
         {

@@ -511,17 +511,25 @@ pub unsafe extern "C" fn gearman_client_set_memory_allocators(
     })
 }
 
-/// TLS is not supported by this build: asking for it is recorded and refused at connect.
+/// TLS on or off for connections made from now on, with its PEM files. A NULL or empty
+/// path means libgearman's default: `GEARMAND_CA_CERTIFICATE`, `GEARMAN_CLIENT_PEM`,
+/// `GEARMAN_CLIENT_KEY`, else the files under /etc/ssl/certs (see README, TLS). A file that
+/// cannot be used fails each connection with the reason (this call returns nothing).
 #[no_mangle]
 pub unsafe extern "C" fn gearman_client_set_ssl(
     client: *mut gearman_client_st,
     ssl: bool,
-    _ca_file: *const c_char,
-    _certificate: *const c_char,
-    _key_file: *const c_char,
+    ca_file: *const c_char,
+    certificate: *const c_char,
+    key_file: *const c_char,
 ) {
     with_handle(client, "gearman_client_set_ssl", |c| {
-        c.model.borrow_mut().flags.ssl |= ssl;
+        // SAFETY: each is NULL or a C string.
+        let path = |p| crate::path_arg(unsafe { crate::c_bytes(p) });
+        let (ca_file, certificate, key_file) = (path(ca_file), path(certificate), path(key_file));
+        c.model
+            .borrow_mut()
+            .set_ssl(ssl, ca_file, certificate, key_file);
     })
 }
 

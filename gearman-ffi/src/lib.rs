@@ -48,6 +48,14 @@ pub(crate) unsafe fn text_arg(ptr: *const c_char) -> Option<String> {
     unsafe { c_bytes(ptr) }.map(|b| String::from_utf8_lossy(b).into_owned())
 }
 
+/// A file path from a C string's bytes; NULL or empty is `None` (libgearman: the default).
+pub(crate) fn path_arg(bytes: Option<&[u8]>) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    bytes
+        .filter(|b| !b.is_empty())
+        .map(|b| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(b)))
+}
+
 /// `len` bytes at `ptr`; NULL with a length of 0 is the empty slice, NULL otherwise is `None`.
 ///
 /// # Safety

@@ -278,6 +278,54 @@ fn callbacks_may_call_back_into_the_library() {
     checked(out, "AddressSanitizer");
 }
 
+/// TLS through `gearman_*_set_ssl` and through the SSL option bits with libgearman's
+/// environment variables, against our TLS server requiring client certificates. Ours only:
+/// Debian's libgearman is built without TLS.
+#[test]
+fn tls_through_set_ssl_and_the_option_bits() {
+    let pki = gearman_testkit::pki::Pki::new(&gearman_testkit::temp_dir("c-tls"));
+    let server = gearman_testkit::Server::ours_tls(&[
+        &format!("--ssl-certificate={}", pki.server.cert.display()),
+        &format!("--ssl-key={}", pki.server.key.display()),
+        &format!("--ssl-ca-file={}", pki.ca.display()),
+    ]);
+    let binary = compile("tls", Library::Ours);
+    let files = [
+        ("CA", pki.ca.to_str().unwrap()),
+        ("CERT", pki.client.cert.to_str().unwrap()),
+        ("KEY", pki.client.key.to_str().unwrap()),
+    ];
+    for mode in ["explicit", "options"] {
+        let mut env = vec![("MODE", mode)];
+        env.extend(files);
+        if mode == "options" {
+            env.extend([
+                ("GEARMAND_CA_CERTIFICATE", files[0].1),
+                ("GEARMAN_CLIENT_PEM", files[1].1),
+                ("GEARMAN_CLIENT_KEY", files[2].1),
+            ]);
+        }
+        let out = run_with(&binary, server.port, false, &env);
+        assert!(
+            out.status.success(),
+            "{mode}: {}{}",
+            text(&out),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            text(&out),
+            "ssl option: 1\n\
+             background: GEARMAN_SUCCESS 1\n\
+             do: GEARMAN_SUCCESS [slt olleh]\n\
+             worker exit: 0\n\
+             missing CA: GEARMAN_COULD_NOT_CONNECT names the file 1\n\
+             no client certificate: refused 1\n",
+            "{mode}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn header_compiles_as_cpp() {
     let source = gearman_testkit::temp_dir("cpp").join("header.cc");

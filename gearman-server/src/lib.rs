@@ -19,6 +19,8 @@ pub mod options;
 pub mod output;
 pub mod server;
 pub mod store;
+pub mod tls;
+pub mod transport;
 
 /// What `version` answers and `-V` prints: the gearmand release we are compatible with, and ours.
 pub const VERSION_STRING: &str = concat!("1.1.20-gearman-rs-", env!("CARGO_PKG_VERSION"));

@@ -14,6 +14,7 @@ use gearman_server::server::{self, Keepalive, Limits, Stop};
 use gearman_server::store::{
     self, Backend, MysqlOptions, MysqlStore, PostgresStore, RedisStore, SqliteStore, StoredJob,
 };
+use gearman_server::tls::{ServerTls, TlsFiles};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
@@ -221,6 +222,8 @@ fn start(options: Options) -> Result<(), String> {
 }
 
 async fn serve(options: Options, log: LogFile) -> Result<(), String> {
+    // Read before binding and before switching user: key files are often root's alone.
+    let tls = server_tls(&options)?;
     let (addrs, explicit) = listen_addresses(&options)?;
     let mut listeners = Vec::new();
     for addr in addrs {
@@ -273,6 +276,7 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
                 .ok()
                 .filter(|&c| c > 0),
         }),
+        tls: tls.clone(),
     };
     for l in &listeners {
         if let Ok(addr) = l.local_addr() {
@@ -280,7 +284,7 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
         }
     }
     let (stop, _) = watch::channel(Stop::Running);
-    tokio::spawn(signals(stop.clone(), log));
+    tokio::spawn(signals(stop.clone(), log, tls));
     server::run(listeners, Arc::new(Mutex::new(engine)), limits, stop).await;
     if let Some(path) = &options.pid_file {
         let _ = std::fs::remove_file(path);
@@ -295,7 +299,39 @@ fn secs(v: i64) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-async fn signals(stop: watch::Sender<Stop>, log: LogFile) {
+/// TLS as `--ssl` asks, its files read now: a file missing or wrong stops the server from
+/// starting (never plaintext in its place).
+fn server_tls(options: &Options) -> Result<Option<Arc<ServerTls>>, String> {
+    if !options.ssl {
+        if options.ssl_certificate.is_some()
+            || options.ssl_key.is_some()
+            || options.ssl_ca_file.is_some()
+        {
+            tracing::warn!(
+                "--ssl-certificate, --ssl-key and --ssl-ca-file have no effect without --ssl"
+            );
+        }
+        return Ok(None);
+    }
+    let files = TlsFiles::resolve(
+        options.ssl_certificate.clone(),
+        options.ssl_key.clone(),
+        options.ssl_ca_file.clone(),
+    );
+    let tls = ServerTls::new(
+        files.clone(),
+        Duration::from_secs(options.ssl_handshake_timeout),
+    )?;
+    tracing::info!(
+        certificate = %files.certificate.display(),
+        key = %files.key.display(),
+        client_certificates = %files.ca_file.as_ref().map_or("not asked".to_string(), |ca| format!("required, signed by {}", ca.display())),
+        "TLS on every listener"
+    );
+    Ok(Some(Arc::new(tls)))
+}
+
+async fn signals(stop: watch::Sender<Stop>, log: LogFile, tls: Option<Arc<ServerTls>>) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int), Ok(mut usr1), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -316,6 +352,12 @@ async fn signals(stop: watch::Sender<Stop>, log: LogFile) {
                     tracing::error!("{e}");
                 } else {
                     tracing::info!("log file reopened");
+                }
+                if let Some(tls) = &tls {
+                    match tls.reload() {
+                        Ok(()) => tracing::info!("TLS certificate and key reloaded"),
+                        Err(e) => tracing::error!("TLS reload failed, keeping the old certificate: {e}"),
+                    }
                 }
             }
         }

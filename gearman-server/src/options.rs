@@ -174,9 +174,29 @@ pub struct Options {
     /// Protocol plugin (only the binary/text protocol is built in).
     #[arg(short = 'r', long = "protocol", value_name = "NAME")]
     pub protocol: Option<String>,
-    /// TLS (not supported by this build; refused rather than ignored).
+    /// Every listener speaks TLS only (never plaintext beside it). Without --ssl-ca-file,
+    /// clients need no certificate; with it, each must present one signed by that CA.
     #[arg(long = "ssl")]
     pub ssl: bool,
+    /// PEM certificate chain of the server [env GEARMAND_SERVER_PEM, else
+    /// /etc/ssl/certs/gearmand.pem]. Reloaded on SIGHUP.
+    #[arg(long = "ssl-certificate", value_name = "FILE")]
+    pub ssl_certificate: Option<PathBuf>,
+    /// PEM private key of the certificate [env GEARMAND_SERVER_KEY, else
+    /// /etc/ssl/certs/gearmand.key]. Reloaded on SIGHUP.
+    #[arg(long = "ssl-key", value_name = "FILE")]
+    pub ssl_key: Option<PathBuf>,
+    /// PEM CA certificates: clients must present a certificate signed by one (mutual TLS)
+    /// [env GEARMAND_CA_CERTIFICATE; unset: no client certificate asked].
+    #[arg(long = "ssl-ca-file", value_name = "FILE")]
+    pub ssl_ca_file: Option<PathBuf>,
+    /// Seconds a new connection has to complete its TLS handshake.
+    #[arg(
+        long = "ssl-handshake-timeout",
+        value_name = "SECONDS",
+        default_value_t = 10
+    )]
+    pub ssl_handshake_timeout: u64,
     /// Accepted for compatibility; ignored.
     #[arg(long = "syslog")]
     pub syslog: bool,
@@ -236,10 +256,8 @@ impl Options {
 
     /// Checks combinations that cannot work.
     pub fn validate(&self) -> Result<(), String> {
-        if self.ssl {
-            return Err(
-                "--ssl: TLS is not supported by this build; refusing to run in plaintext".into(),
-            );
+        if self.ssl && self.ssl_handshake_timeout == 0 {
+            return Err("--ssl-handshake-timeout must be at least 1 second".into());
         }
         if let Some(p) = &self.protocol {
             return Err(format!(
@@ -347,8 +365,9 @@ mod tests {
 
     #[test]
     fn refuses_what_it_cannot_do() {
-        let o = Options::try_parse_from(["gearmand", "--ssl"]).unwrap();
-        assert!(o.validate().unwrap_err().contains("TLS"));
+        let o =
+            Options::try_parse_from(["gearmand", "--ssl", "--ssl-handshake-timeout=0"]).unwrap();
+        assert!(o.validate().unwrap_err().contains("handshake"));
         let o = Options::try_parse_from(["gearmand", "-q", "sqlite"]).unwrap();
         assert!(o.validate().is_err());
         let o = Options::try_parse_from(["gearmand", "-q", "Postgres"]).unwrap();

@@ -22,8 +22,9 @@ use std::sync::{Arc, Mutex, Weak};
 use bytes::{Buf, Bytes, BytesMut};
 use gearman_core::message::Response;
 use gearman_core::protocol::try_reserve;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
+
+use crate::transport::Transport;
 
 /// Largest amount of unsent output a connection may accumulate.
 pub const MAX_PENDING_OUTPUT: usize = 256 * 1024 * 1024;
@@ -124,7 +125,7 @@ pub struct Output {
     notify: Notify,
     /// Tells the connection's reader that the output fell below [`READ_PAUSE_OUTPUT`].
     drained: Notify,
-    stream: Arc<OwnedWriteHalf>,
+    transport: Transport,
     /// This output, to remember it in [`TOUCHED`].
     me: Weak<Output>,
 }
@@ -152,13 +153,13 @@ pub enum WriterStep {
 }
 
 impl Output {
-    /// An output that writes to `stream`.
-    pub fn new(stream: Arc<OwnedWriteHalf>) -> Arc<Output> {
+    /// An output that writes through `transport`.
+    pub fn new(transport: Transport) -> Arc<Output> {
         Arc::new_cyclic(|me| Output {
             pending: Mutex::new(Pending::default()),
             notify: Notify::new(),
             drained: Notify::new(),
-            stream,
+            transport,
             me: me.clone(),
         })
     }
@@ -227,10 +228,16 @@ impl Output {
 
     /// Writes as much as the socket takes now; leaves the rest to the writer task.
     pub fn flush_now(&self) {
-        let stream = &self.stream;
         let mut pending = self.lock();
-        while !pending.buf.is_empty() && !pending.broken {
-            match stream.try_write(&pending.buf) {
+        while !pending.broken {
+            let written = if pending.buf.is_empty() {
+                // Records a TLS session still holds (none for plaintext).
+                self.transport.flush_records().map(|()| 0)
+            } else {
+                self.transport.write_some(&pending.buf)
+            };
+            match written {
+                Ok(0) if pending.buf.is_empty() => break,
                 Ok(n) => pending.buf.advance(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -240,7 +247,8 @@ impl Output {
         if pending.buf.is_empty() && pending.buf.capacity() > KEEP_CAPACITY {
             pending.buf = BytesMut::new();
         }
-        let wake = !pending.buf.is_empty() || pending.closing || pending.broken;
+        let unsent = !pending.buf.is_empty() || self.transport.has_records();
+        let wake = unsent || pending.closing || pending.broken;
         let drained = pending.buf.len() < READ_PAUSE_OUTPUT || pending.closing || pending.broken;
         drop(pending);
         if wake {
@@ -267,13 +275,19 @@ impl Output {
     /// Decides the writer task's next step.
     pub fn writer_step(&self) -> WriterStep {
         let pending = self.lock();
-        if pending.broken || (pending.closing && pending.buf.is_empty()) {
+        let unsent = !pending.buf.is_empty() || self.transport.has_records();
+        if pending.broken || (pending.closing && !unsent) {
             WriterStep::Finish
-        } else if !pending.buf.is_empty() {
+        } else if unsent {
             WriterStep::WaitWritable
         } else {
             WriterStep::Idle
         }
+    }
+
+    /// The socket and how to write to it.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
     }
 
     /// Waits until something is queued or the connection is closing.

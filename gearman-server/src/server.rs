@@ -7,12 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use bytes::Bytes;
-use bytes::BytesMut;
+use bytes::{Buf, Bytes, BytesMut};
 use gearman_core::message::{Request, Response};
 use gearman_core::protocol::{Decoder, Frame, ProtocolError};
 use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
@@ -20,6 +19,7 @@ use tokio::task::JoinSet;
 use crate::engine::{ConnId, Engine, Next};
 use crate::frame_budget::{FrameBudget, FrameClaim};
 use crate::output::{FlushOnDrop, Output, Sink, WriterStep};
+use crate::transport::{self, Transport};
 
 /// Limits applied to every connection.
 #[derive(Debug, Clone)]
@@ -34,6 +34,8 @@ pub struct Limits {
     pub max_buffered: usize,
     /// TCP keepalive idle time, if enabled.
     pub keepalive: Option<Keepalive>,
+    /// TLS on every listener, when `--ssl` is given.
+    pub tls: Option<Arc<crate::tls::ServerTls>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +56,7 @@ impl Default for Limits {
             max_connections: 65_536,
             max_buffered: DEFAULT_MAX_BUFFERED,
             keepalive: None,
+            tls: None,
         }
     }
 }
@@ -291,13 +294,28 @@ async fn serve(
 ) {
     configure(&stream, limits);
     let Ok(peer) = stream.peer_addr() else { return };
+    let (stream, session) = match &limits.tls {
+        Some(tls) => match tls.accept(stream, peer).await {
+            Some((stream, session)) => (stream, Some(session)),
+            None => return,
+        },
+        None => (stream, None),
+    };
     let fd = stream.as_raw_fd();
     let (mut reader, writer) = stream.into_split();
     let writer = Arc::new(writer);
-    let out = Output::new(writer.clone());
+    let out = Output::new(match &session {
+        Some(session) => Transport::Tls {
+            socket: writer,
+            session: session.clone(),
+        },
+        None => Transport::Plain(writer),
+    });
+    // TLS records read from the socket and not yet given to the session.
+    let mut records = BytesMut::new();
     let registration = ConnectionGuard::connect(&engine, id, fd, peer, out.clone());
     tracing::debug!(conn = id, %peer, "connected");
-    let mut writer = tokio::spawn(write_loop(writer, out.clone()));
+    let mut writer = tokio::spawn(write_loop(out.clone()));
     let mut stopping = stop.subscribe();
     let decoder = Decoder::for_server()
         .max_payload(limits.max_payload)
@@ -356,7 +374,7 @@ async fn serve(
         let backlogged = out.is_backlogged();
         tokio::select! {
             // A short read clears readiness, so the next wait goes straight to epoll.
-            read = reader.read_buf(&mut buf), if !backlogged => match read {
+            read = read_input(&mut reader, session.as_deref(), &mut records, &mut buf, &out), if !backlogged => match read {
                 Ok(0) => {
                     if !buf.is_empty() {
                         tracing::debug!(conn = id, "peer closed in the middle of a frame");
@@ -364,6 +382,10 @@ async fn serve(
                     break;
                 }
                 Ok(_) => {}
+                Err(e) if session.is_some() && e.kind() == std::io::ErrorKind::InvalidData => {
+                    tracing::error!(conn = id, %peer, error = %e, "TLS failed; closing");
+                    break;
+                }
                 Err(e) => {
                     tracing::debug!(conn = id, error = %e, "read failed");
                     break;
@@ -544,17 +566,81 @@ fn reject(out: &Arc<Output>, error: &ProtocolError) {
     out.close();
 }
 
+/// Reads input into `buf`: from the socket, or for TLS, the plaintext of the records read
+/// (`Ok(0)` at the end of the stream). Cancel-safe: what was read and not yet decrypted stays
+/// in `records`.
+async fn read_input(
+    reader: &mut OwnedReadHalf,
+    session: Option<&std::sync::Mutex<rustls::ServerConnection>>,
+    records: &mut BytesMut,
+    buf: &mut BytesMut,
+    out: &Output,
+) -> std::io::Result<usize> {
+    let Some(session) = session else {
+        return reader.read_buf(buf).await;
+    };
+    loop {
+        let (progress, wants_write) = {
+            let mut session = transport::lock(session);
+            let progress = decrypt(&mut session, records, buf);
+            (progress, session.wants_write())
+        };
+        if wants_write {
+            // Alerts, or replies to the peer's key updates.
+            out.flush_now();
+        }
+        if let Some(read) = progress? {
+            return Ok(read);
+        }
+        records.reserve(16 * 1024);
+        if reader.read_buf(records).await? == 0 {
+            return Ok(0);
+        }
+    }
+}
+
+/// Moves plaintext out of the session into the spare room of `buf` (the caller keeps at least
+/// 4 KiB), feeding it `records` as it asks for more: `Some(n)` when bytes (or the end of the
+/// stream, `Some(0)`) came out, `None` when it needs more records.
+fn decrypt(
+    session: &mut rustls::ServerConnection,
+    records: &mut BytesMut,
+    buf: &mut BytesMut,
+) -> std::io::Result<Option<usize>> {
+    use std::io::Read;
+    loop {
+        let filled = buf.len();
+        buf.resize(buf.capacity(), 0);
+        let read = session.reader().read(&mut buf[filled..]);
+        buf.truncate(filled + *read.as_ref().unwrap_or(&0));
+        match read {
+            Ok(n) => return Ok(Some(n)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        if records.is_empty() {
+            return Ok(None);
+        }
+        let mut unread = &records[..];
+        session.read_tls(&mut unread)?;
+        let consumed = records.len() - unread.len();
+        records.advance(consumed);
+        session
+            .process_new_packets()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    }
+}
+
 /// Writes what the socket would not take at once, and shuts the socket down when closing.
-async fn write_loop(stream: Arc<OwnedWriteHalf>, out: Arc<Output>) {
+async fn write_loop(out: Arc<Output>) {
     loop {
         match out.writer_step() {
             WriterStep::Finish => {
-                let socket: &TcpStream = (*stream).as_ref();
-                let _ = socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write);
+                out.transport().shutdown();
                 return;
             }
             WriterStep::WaitWritable => {
-                if stream.writable().await.is_err() {
+                if out.transport().socket().writable().await.is_err() {
                     return;
                 }
                 out.flush_now();

@@ -449,13 +449,19 @@ impl GearmanClient {
 
     pub fn set_options(&self, option: Long) -> bool {
         self.model("setOptions")
-            .map(|mut m| m.set_options("setOptions", option.0 as i32))
+            .map(|mut m| {
+                take_tls_files(&mut m, option.0);
+                m.set_options("setOptions", option.0 as i32)
+            })
             .is_some()
     }
 
     pub fn add_options(&self, option: Long) -> bool {
         self.model("addOptions")
-            .map(|mut m| m.add_options("addOptions", option.0 as i32))
+            .map(|mut m| {
+                take_tls_files(&mut m, option.0);
+                m.add_options("addOptions", option.0 as i32)
+            })
             .is_some()
     }
 
@@ -807,5 +813,13 @@ impl GearmanClient {
 
     pub fn enable_exception_handler(&self) -> PhpResult<bool> {
         self.send_exceptions_option("enableExceptionHandler", true)
+    }
+}
+
+/// Before GEARMAN_CLIENT_SSL is set: the certificate paths from php.ini.
+fn take_tls_files(model: &mut LibClient<PhpTask>, options: i64) {
+    if crate::tls::asks_tls(options, gearman_core::libgearman::options::CLIENT_SSL) {
+        let (ca, certificate, key) = crate::tls::ini_files();
+        model.set_tls_files(ca, certificate, key);
     }
 }

@@ -134,6 +134,8 @@ pub const INTEGERS_AFTER: &[(&str, i64)] = &[
         "GEARMAN_CLIENT_FREE_TASKS",
         options::CLIENT_FREE_TASKS as i64,
     ),
+    // Not in pecl: libgearman's TLS option, with the files from php.ini (see tls.rs).
+    ("GEARMAN_CLIENT_SSL", options::CLIENT_SSL as i64),
     ("GEARMAN_CLIENT_STATE_IDLE", 0),
     ("GEARMAN_CLIENT_STATE_NEW", 1),
     ("GEARMAN_CLIENT_STATE_SUBMIT", 2),
@@ -156,6 +158,8 @@ pub const INTEGERS_AFTER: &[(&str, i64)] = &[
         "GEARMAN_WORKER_TIMEOUT_RETURN",
         options::WORKER_TIMEOUT_RETURN as i64,
     ),
+    // Not in pecl: libgearman's TLS option, with the files from php.ini (see tls.rs).
+    ("GEARMAN_WORKER_SSL", options::WORKER_SSL as i64),
     ("GEARMAN_WORKER_STATE_START", 0),
     ("GEARMAN_WORKER_STATE_FUNCTION_SEND", 1),
     ("GEARMAN_WORKER_STATE_CONNECT", 2),

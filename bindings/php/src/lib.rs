@@ -20,6 +20,7 @@ mod objects;
 mod procedural;
 mod servers;
 mod task;
+mod tls;
 mod worker;
 
 use ext_php_rs::class::RegisteredClass;
@@ -75,7 +76,8 @@ pub fn gearman_worker_create() -> PhpResult<GearmanWorker> {
 }
 
 /// MINIT (before ext-php-rs registers the other classes): pecl's exception class.
-extern "C" fn module_startup(_type: i32, _module: i32) -> i32 {
+extern "C" fn module_startup(_type: i32, module: i32) -> i32 {
+    tls::register_ini(module);
     error::register_exception()
 }
 

@@ -259,6 +259,7 @@ impl GearmanWorker {
     /// Always true, as pecl declares (libgearman's option setters cannot fail).
     pub fn set_options(&self, option: Long) -> bool {
         if let Some(mut model) = self.model("setOptions") {
+            take_tls_files(&mut model, option.0);
             model.set_options(option.0 as i32);
         }
         true
@@ -267,6 +268,7 @@ impl GearmanWorker {
     /// Always true, as pecl declares (libgearman's option setters cannot fail).
     pub fn add_options(&self, option: Long) -> bool {
         if let Some(mut model) = self.model("addOptions") {
+            take_tls_files(&mut model, option.0);
             model.add_options(option.0 as i32);
         }
         true
@@ -402,5 +404,13 @@ impl GearmanWorker {
 
     pub fn enable_exception_handler(&self) -> PhpResult<bool> {
         self.connect_for_exceptions("enableExceptionHandler")
+    }
+}
+
+/// Before GEARMAN_WORKER_SSL is set: the certificate paths from php.ini.
+fn take_tls_files(model: &mut LibWorker<Rc<PhpFunction>>, options: i64) {
+    if crate::tls::asks_tls(options, gearman_core::libgearman::options::WORKER_SSL) {
+        let (ca, certificate, key) = crate::tls::ini_files();
+        model.set_tls_files(ca, certificate, key);
     }
 }

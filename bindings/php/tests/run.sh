@@ -33,6 +33,13 @@ start_gearmand /usr/sbin/gearmand "$work/debian.log" --threads=1 --pid-file="$wo
 pids+=("$gearmand_pid") port[debian]=$gearmand_port
 hold_closed_port
 pids+=("$closed_port_pid") dead_port=$closed_port
+# Our gearmand on TLS, client certificates required, with a throwaway CA (028-tls.phpt).
+pki="$work/pki"
+"$root/scripts/test-pki.sh" "$pki" || exit 1
+start_gearmand "$root/target/debug/gearmand" "$work/tls.log" --ssl --ssl-certificate="$pki/server.pem" \
+  --ssl-key="$pki/server.key" --ssl-ca-file="$pki/ca.pem" || exit 1
+pids+=("$gearmand_pid") tls_port=$gearmand_port
+export GEARMAN_TEST_TLS_PORT=$tls_port GEARMAN_TEST_PKI=$pki
 
 # Our libgearman.so.8 for Debian's extension to load.
 if [[ " ${extensions[*]} " == *" debian-on-ours "* ]]; then
@@ -111,8 +118,11 @@ done
 if [[ " ${extensions[*]} " == *" ours "* ]] && command -v valgrind >/dev/null; then
   echo "== ours extension under valgrind against ours gearmand"
   out="$work/valgrind.out"
+  # Not 028-tls.phpt: valgrind cannot follow ring's AES-GCM assembly (from BoringSSL) and reports
+  # its output as uninitialised, in ring's open_within and in the records sent, in every TLS run;
+  # OpenSSL's AES-GCM draws the same report (openssl/openssl#19719).
   GEARMAN_TEST_HOST=127.0.0.1 GEARMAN_TEST_PORT=${port[ours]} GEARMAN_DEAD_PORT=$dead_port \
-  TEST_PHP_EXECUTABLE=/usr/bin/php NO_INTERACTION=1 \
+  GEARMAN_TEST_TLS_PORT= TEST_PHP_EXECUTABLE=/usr/bin/php NO_INTERACTION=1 \
     timeout 900 php -n "$run_tests" -q -m -p /usr/bin/php -n -d "extension=$ours_ext" \
       --set-timeout 300 --show-diff "$tests" >"$out" 2>&1
   grep -E "^Tests (passed|failed|skipped)" "$out" | sed 's/^/   /'

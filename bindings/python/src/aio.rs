@@ -19,7 +19,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use tokio::sync::Mutex;
 
-use crate::{deadline_of, outcome_tuple, request_of, run_is_settled, servers, to_py, JobSpec};
+use crate::{
+    deadline_of, outcome_tuple, request_of, run_is_settled, servers, to_py, JobSpec, ServerSpec,
+};
 
 fn py_error(error: &Error) -> PyErr {
     Python::attach(|py| to_py(py, error))
@@ -35,17 +37,17 @@ pub struct AsyncClient {
 impl AsyncClient {
     #[new]
     #[pyo3(signature = (servers, exceptions = false))]
-    fn new(servers: Vec<(String, u16)>, exceptions: bool) -> Self {
+    fn new(servers: Vec<ServerSpec>, exceptions: bool) -> PyResult<Self> {
         let mut client = CoreClient::new(ClientOptions {
             exceptions,
             ..Default::default()
         });
-        for addr in self::servers(servers) {
-            client.add_server(addr);
+        for (addr, tls) in self::servers(servers)? {
+            client.add_server_tls(addr, tls);
         }
-        AsyncClient {
+        Ok(AsyncClient {
             inner: Arc::new(Mutex::new(client)),
-        }
+        })
     }
 
     /// Submits `jobs` and resolves, once each is accepted (and, with `wait_until_complete`,
@@ -185,7 +187,7 @@ impl AsyncWorker {
 impl AsyncWorker {
     #[new]
     #[pyo3(signature = (servers, grab_unique = true))]
-    fn new(servers: Vec<(String, u16)>, grab_unique: bool) -> Self {
+    fn new(servers: Vec<ServerSpec>, grab_unique: bool) -> PyResult<Self> {
         let grab = if grab_unique {
             GrabMode::Unique
         } else {
@@ -195,14 +197,14 @@ impl AsyncWorker {
             grab,
             ..Default::default()
         });
-        for addr in self::servers(servers) {
-            worker.add_server(addr);
+        for (addr, tls) in self::servers(servers)? {
+            worker.add_server_tls(addr, tls);
         }
-        AsyncWorker {
+        Ok(AsyncWorker {
             inner: Arc::new(Mutex::new(worker)),
             jobs: Arc::new(SyncMutex::new(HashMap::new())),
             next_token: Arc::new(AtomicU64::new(1)),
-        }
+        })
     }
 
     // Registration changes happen between awaits, when no grab holds the worker.

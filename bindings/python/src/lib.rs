@@ -7,6 +7,7 @@
 mod aio;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use bytes::Bytes;
 use gearman_core::blocking::{BlockingAdminClient, BlockingClient, BlockingWorker};
 use gearman_core::{
     AssignedJob, ClientOptions, Error, GrabMode, JobEvent, JobRequest, JobResult, Outcome,
-    Priority, ServerAddr, WorkerOptions,
+    Priority, ServerAddr, TlsConnector, TlsOptions, WorkerOptions,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -89,10 +90,35 @@ fn sliced<T: Send>(
     }
 }
 
-fn servers(list: Vec<(String, u16)>) -> Vec<ServerAddr> {
-    list.into_iter()
-        .map(|(host, port)| ServerAddr::new(host, port))
-        .collect()
+/// A server as Python passes it: `(host, port, tls)`, where `tls` is `None` for plaintext or
+/// `(ca_file, certificate, key)`, each a path or `None` (libgearman's environment variables
+/// and default files then apply, see gearman_core::tls).
+pub(crate) type ServerSpec = (String, u16, Option<TlsFiles>);
+type TlsFiles = (Option<PathBuf>, Option<PathBuf>, Option<PathBuf>);
+
+/// The servers with their TLS connectors, each set of files read once; a file that cannot be
+/// used is a ValueError naming it, raised when the object is made.
+pub(crate) fn servers(list: Vec<ServerSpec>) -> PyResult<Vec<(ServerAddr, Option<TlsConnector>)>> {
+    let mut made: Vec<(TlsFiles, TlsConnector)> = Vec::new();
+    let mut out = Vec::with_capacity(list.len());
+    for (host, port, tls) in list {
+        let connector = match tls {
+            None => None,
+            Some(files) => match made.iter().find(|(f, _)| *f == files) {
+                Some((_, connector)) => Some(connector.clone()),
+                None => {
+                    let (ca, cert, key) = files.clone();
+                    let connector = TlsOptions::new(ca, cert, key)
+                        .connector()
+                        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+                    made.push((files, connector.clone()));
+                    Some(connector)
+                }
+            },
+        };
+        out.push((ServerAddr::new(host, port), connector));
+    }
+    Ok(out)
 }
 
 /// A job for `Client::run`: `(function, data, unique, priority)`.
@@ -181,7 +207,7 @@ struct Client {
 impl Client {
     #[new]
     #[pyo3(signature = (servers, exceptions = false))]
-    fn new(servers: Vec<(String, u16)>, exceptions: bool) -> PyResult<Self> {
+    fn new(servers: Vec<ServerSpec>, exceptions: bool) -> PyResult<Self> {
         let options = ClientOptions {
             timeout: Some(SLICE),
             exceptions,
@@ -189,8 +215,8 @@ impl Client {
         };
         let mut client =
             BlockingClient::new(options).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        for addr in self::servers(servers) {
-            client.add_server(addr);
+        for (addr, tls) in self::servers(servers)? {
+            client.add_server_tls(addr, tls);
         }
         Ok(Client {
             inner: Mutex::new(client),
@@ -450,7 +476,7 @@ impl Worker {
 impl Worker {
     #[new]
     #[pyo3(signature = (servers, grab_unique = true))]
-    fn new(servers: Vec<(String, u16)>, grab_unique: bool) -> PyResult<Self> {
+    fn new(servers: Vec<ServerSpec>, grab_unique: bool) -> PyResult<Self> {
         let grab = if grab_unique {
             GrabMode::Unique
         } else {
@@ -463,8 +489,8 @@ impl Worker {
         };
         let mut worker =
             BlockingWorker::new(options).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        for addr in self::servers(servers) {
-            worker.add_server(addr);
+        for (addr, tls) in self::servers(servers)? {
+            worker.add_server_tls(addr, tls);
         }
         Ok(Worker {
             inner: Mutex::new(worker),
@@ -572,11 +598,20 @@ struct Admin {
 #[pymethods]
 impl Admin {
     #[new]
-    fn new(py: Python<'_>, host: String, port: u16, timeout: f64) -> PyResult<Self> {
-        let addr = ServerAddr::new(host, port);
+    #[pyo3(signature = (host, port, timeout, tls = None))]
+    fn new(
+        py: Python<'_>,
+        host: String,
+        port: u16,
+        timeout: f64,
+        tls: Option<TlsFiles>,
+    ) -> PyResult<Self> {
+        let (addr, tls) = self::servers(vec![(host, port, tls)])?
+            .pop()
+            .expect("one server");
         let limit = duration_of(timeout).max(Duration::from_millis(1));
         let admin = py
-            .detach(|| BlockingAdminClient::connect(&addr, limit))
+            .detach(|| BlockingAdminClient::connect_with(&addr, limit, tls.as_ref()))
             .map_err(|e| to_py(py, &e))?;
         Ok(Admin {
             inner: Mutex::new(admin),

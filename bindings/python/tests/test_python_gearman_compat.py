@@ -27,6 +27,12 @@ DELIBERATE = {
         "names background, wait_until_complete, max_retries and poll_timeout instead of **kwargs: "
         "the same calls work and a misspelt keyword fails at the call",
     "gearman.client.GearmanClient.submit_multiple_jobs": "as submit_job",
+    # TLS (issue #16): keyword-only additions; every call written for pygearman still works.
+    "gearman.admin_client.GearmanAdminClient.__init__": "TLS keywords ssl, ssl_ca, ssl_cert, ssl_key",
+    "gearman.client.GearmanClient.__init__": "TLS keywords ssl, ssl_ca, ssl_cert, ssl_key",
+    "gearman.worker.GearmanWorker.__init__": "TLS keywords ssl, ssl_ca, ssl_cert, ssl_key",
+    "gearman.connection_manager.GearmanConnectionManager.__init__": "TLS keywords ssl, ssl_ca, ssl_cert, ssl_key",
+    "gearman.connection.GearmanConnection.__init__": "ssl=True: TLS without files (system roots)",
 }
 
 # Names only we have: key prefix -> reason.
@@ -35,6 +41,7 @@ ADDITIONS = {
     "gearman.admin_client.LISTING_COMMANDS": "imported for the handler path on gearman-core",
     "gearman.admin_client_handler.LISTING_COMMANDS": "which admin commands answer with a listing",
     "gearman.admin_client_handler.server_command_of": "the admin command word of a line",
+    "gearman.connection.GearmanConnection.tls_files": "a connection's TLS files, for gearman-core",
     "gearman.client.GearmanClient.job_request_class": "python-gearman HEAD's subclassing point for requests",
     "gearman.client.JOB_": "imported state constants",
     "gearman.client.PRIORITY_": "imported priority constants",

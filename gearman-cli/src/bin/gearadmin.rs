@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use gearman_cli::{init_logging, parse_args, parse_port};
+use gearman_cli::{init_logging, parse_args, parse_port, TlsArgs};
 use gearman_core::blocking::BlockingAdminClient;
 use gearman_core::{Error, ServerAddr};
 
@@ -25,9 +25,8 @@ struct Args {
     /// Job server port (number or service name).
     #[arg(short = 'p', long = "port", default_value = "4730", value_parser = parse_port)]
     port: u16,
-    /// Use TLS (not supported by this build).
-    #[arg(short = 'S', long = "ssl")]
-    ssl: bool,
+    #[command(flatten)]
+    tls: TlsArgs,
     /// Print this help.
     #[arg(long = "help")]
     help: bool,
@@ -117,18 +116,22 @@ fn main() -> ExitCode {
         let _ = Args::command().print_help();
         return ExitCode::from(1);
     }
-    if args.ssl {
-        eprintln!("gearadmin: TLS (--ssl) is not supported by this build");
-        return ExitCode::from(1);
-    }
-    let addr = ServerAddr::new(args.host.clone(), args.port);
-    let mut admin = match BlockingAdminClient::connect(&addr, Duration::from_secs(10)) {
-        Ok(admin) => admin,
+    let tls = match args.tls.connector() {
+        Ok(tls) => tls,
         Err(e) => {
             eprintln!("gearadmin: {e}");
             return ExitCode::from(1);
         }
     };
+    let addr = ServerAddr::new(args.host.clone(), args.port);
+    let mut admin =
+        match BlockingAdminClient::connect_with(&addr, Duration::from_secs(10), tls.as_ref()) {
+            Ok(admin) => admin,
+            Err(e) => {
+                eprintln!("gearadmin: {e}");
+                return ExitCode::from(1);
+            }
+        };
     let mut failed = false;
     let mut out = std::io::stdout().lock();
     for (line, kind) in commands {

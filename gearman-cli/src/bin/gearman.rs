@@ -9,9 +9,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use clap::Parser;
-use gearman_cli::{daemonize, init_logging, parse_args, parse_port, servers, write_pid_file};
+use gearman_cli::{
+    daemonize, init_logging, parse_args, parse_port, servers, write_pid_file, TlsArgs,
+};
 use gearman_core::blocking::{BlockingClient, BlockingWorker, JobContext, JobFailure};
-use gearman_core::{ClientOptions, JobEvent, JobId, JobRequest, Outcome, Priority, WorkerOptions};
+use gearman_core::{
+    ClientOptions, JobEvent, JobId, JobRequest, Outcome, Priority, TlsConnector, WorkerOptions,
+};
 
 /// Jobs kept in flight by one client when reading many lines.
 const WINDOW: usize = 512;
@@ -44,9 +48,8 @@ struct Args {
     /// Run in the background.
     #[arg(short = 'd')]
     daemon: bool,
-    /// Use TLS (not supported by this build).
-    #[arg(short = 'S')]
-    ssl: bool,
+    #[command(flatten)]
+    tls: TlsArgs,
     /// Print extra information (client: "Task created: <handle>").
     #[arg(short = 'v')]
     verbose: bool,
@@ -106,9 +109,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
     if args.functions.is_empty() {
         return Err("no function given (use -f FUNCTION; -H for help)".into());
     }
-    if args.ssl {
-        return Err("TLS (-S) is not supported by this build".into());
-    }
+    let tls = args.tls.connector()?;
     let servers = servers(args.host.as_deref(), args.port).map_err(|e| e.to_string())?;
     if args.daemon {
         daemonize().map_err(|e| format!("could not daemonize: {e}"))?;
@@ -118,9 +119,9 @@ fn run(args: Args) -> Result<ExitCode, String> {
     }
     let timeout = args.timeout.map(Duration::from_millis);
     let result = if args.worker {
-        run_worker(&args, servers, timeout)
+        run_worker(&args, servers, timeout, tls)
     } else {
-        run_client(&args, servers, timeout)
+        run_client(&args, servers, timeout, tls)
     };
     if let Some(path) = &args.pid_file {
         let _ = std::fs::remove_file(path);
@@ -175,9 +176,11 @@ fn run_client(
     args: &Args,
     servers: Vec<gearman_core::ServerAddr>,
     timeout: Option<Duration>,
+    tls: Option<TlsConnector>,
 ) -> Result<ExitCode, String> {
     let options = ClientOptions {
         timeout,
+        tls,
         ..ClientOptions::default()
     };
     let mut client = BlockingClient::new(options).map_err(|e| e.to_string())?;
@@ -299,9 +302,11 @@ fn run_worker(
     args: &Args,
     servers: Vec<gearman_core::ServerAddr>,
     timeout: Option<Duration>,
+    tls: Option<TlsConnector>,
 ) -> Result<ExitCode, String> {
     let options = WorkerOptions {
         timeout,
+        tls,
         ..WorkerOptions::default()
     };
     let mut worker = BlockingWorker::new(options).map_err(|e| e.to_string())?;

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use hashbrown::HashMap;
 
 use super::last_error::LastError;
-use super::options::ClientFlags;
+use super::options::{ClientFlags, LibTls};
 use super::task::{c_string, Task, TaskKind, TaskRef, TaskState};
 use super::ServerList;
 use crate::blocking::BlockingClient;
@@ -74,6 +74,7 @@ pub struct LibClient<U> {
     keep_finished: bool,
     do_handle: CString,
     do_status: (u64, u64),
+    tls: LibTls,
 }
 
 impl<U> Default for LibClient<U> {
@@ -99,6 +100,7 @@ impl<U> LibClient<U> {
             keep_finished: false,
             do_handle: CString::default(),
             do_status: (0, 0),
+            tls: LibTls::default(),
         }
     }
 
@@ -109,6 +111,8 @@ impl<U> LibClient<U> {
             copy.push_server(server);
         }
         copy.flags = self.flags;
+        copy.tls = self.tls.clone();
+        copy.apply_tls();
         copy.set_timeout(self.timeout);
         copy.core.inner_mut().options_mut().exceptions = self.flags.exceptions;
         copy.namespace = self.namespace.clone();
@@ -149,12 +153,45 @@ impl<U> LibClient<U> {
         let mut flags = self.flags;
         flags.set(options, || self.ask_exceptions(call));
         self.flags = flags;
+        self.apply_tls();
     }
 
     pub fn add_options(&mut self, call: &str, options: i32) {
         let mut flags = self.flags;
         flags.add(options, || self.ask_exceptions(call));
         self.flags = flags;
+        self.apply_tls();
+    }
+
+    /// `gearman_client_set_ssl`: TLS on or off, and its files (`None` for the default).
+    /// Connections made from now on use it.
+    pub fn set_ssl(
+        &mut self,
+        ssl: bool,
+        ca_file: Option<std::path::PathBuf>,
+        certificate: Option<std::path::PathBuf>,
+        key: Option<std::path::PathBuf>,
+    ) {
+        self.flags.ssl = ssl;
+        self.tls.set_files(ca_file, certificate, key);
+        self.apply_tls();
+    }
+
+    /// The TLS files only (the SSL option unchanged): for front ends that take them from
+    /// their own settings (PHP's ini).
+    pub fn set_tls_files(
+        &mut self,
+        ca_file: Option<std::path::PathBuf>,
+        certificate: Option<std::path::PathBuf>,
+        key: Option<std::path::PathBuf>,
+    ) {
+        self.tls.set_files(ca_file, certificate, key);
+        self.apply_tls();
+    }
+
+    fn apply_tls(&mut self) {
+        let connector = self.tls.connector(self.flags.ssl);
+        self.core.inner_mut().options_mut().tls = connector;
     }
 
     pub fn remove_options(&mut self, options: i32) {

@@ -261,3 +261,39 @@ mod tests {
         assert_eq!(flags.grab, GrabCommand::Unique);
     }
 }
+
+/// libgearman's TLS settings of one client or worker: the files `set_ssl` named (unset ones
+/// come from libgearman's environment variables and default paths, see [`crate::tls`]), and
+/// the connector made from them the first time TLS is on.
+#[derive(Debug, Clone, Default)]
+pub struct LibTls {
+    files: crate::tls::TlsOptions,
+    connector: Option<crate::tls::TlsConnector>,
+}
+
+impl LibTls {
+    /// `gearman_*_set_ssl`'s files; `None` (a NULL or empty string) for the default.
+    pub fn set_files(
+        &mut self,
+        ca_file: Option<std::path::PathBuf>,
+        certificate: Option<std::path::PathBuf>,
+        key: Option<std::path::PathBuf>,
+    ) {
+        self.files = crate::tls::TlsOptions::new(ca_file, certificate, key);
+        self.connector = None;
+    }
+
+    /// The connector while `on`. Files that cannot be used make a connector whose
+    /// connections fail with the reason, as libgearman reports it at connect.
+    pub fn connector(&mut self, on: bool) -> Option<crate::tls::TlsConnector> {
+        if !on {
+            return None;
+        }
+        let files = &self.files;
+        Some(
+            self.connector
+                .get_or_insert_with(|| files.connector_or_failing())
+                .clone(),
+        )
+    }
+}

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use hashbrown::HashMap;
 
 use super::last_error::LastError;
-use super::options::{GrabCommand, WorkerFlags, WorkerSideEffects};
+use super::options::{GrabCommand, LibTls, WorkerFlags, WorkerSideEffects};
 use super::task::c_string;
 use super::ServerList;
 use crate::blocking::BlockingWorker;
@@ -48,6 +48,7 @@ pub struct LibWorker<F> {
     namespace_c: CString,
     identifier: Option<Vec<u8>>,
     functions: HashMap<Vec<u8>, Function<F>>,
+    tls: LibTls,
 }
 
 /// A job handed to a worker, with the means to report on it.
@@ -83,6 +84,7 @@ impl<F: Clone> LibWorker<F> {
             namespace_c: CString::default(),
             identifier: None,
             functions: HashMap::new(),
+            tls: LibTls::default(),
         };
         worker.apply_flags();
         worker
@@ -95,6 +97,7 @@ impl<F: Clone> LibWorker<F> {
             copy.push_server(server);
         }
         copy.flags = self.flags;
+        copy.tls = self.tls.clone();
         copy.timeout = self.timeout;
         copy.namespace = self.namespace.clone();
         copy.namespace_c = self.namespace_c.clone();
@@ -111,8 +114,10 @@ impl<F: Clone> LibWorker<F> {
             GrabCommand::Unique => GrabMode::Unique,
             GrabCommand::Plain => GrabMode::Plain,
         };
+        let tls = self.tls.connector(self.flags.ssl);
         let mut core = self.core.borrow_mut();
         let options = core.inner_mut().options_mut();
+        options.tls = tls;
         options.grab = grab;
         options.timeout = u64::try_from(self.timeout).ok().map(Duration::from_millis);
     }
@@ -151,6 +156,32 @@ impl<F: Clone> LibWorker<F> {
 
     pub fn set_options(&mut self, options: i32) {
         self.change_options(|flags, effects| flags.set(options, effects));
+    }
+
+    /// The TLS files only (the SSL option unchanged): for front ends that take them from
+    /// their own settings (PHP's ini).
+    pub fn set_tls_files(
+        &mut self,
+        ca_file: Option<std::path::PathBuf>,
+        certificate: Option<std::path::PathBuf>,
+        key: Option<std::path::PathBuf>,
+    ) {
+        self.tls.set_files(ca_file, certificate, key);
+        self.apply_flags();
+    }
+
+    /// `gearman_worker_set_ssl`: TLS on or off, and its files (`None` for the default).
+    /// Connections made from now on use it.
+    pub fn set_ssl(
+        &mut self,
+        ssl: bool,
+        ca_file: Option<std::path::PathBuf>,
+        certificate: Option<std::path::PathBuf>,
+        key: Option<std::path::PathBuf>,
+    ) {
+        self.flags.ssl = ssl;
+        self.tls.set_files(ca_file, certificate, key);
+        self.apply_flags();
     }
 
     pub fn add_options(&mut self, options: i32) {

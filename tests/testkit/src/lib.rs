@@ -3,9 +3,11 @@
 //! stopped by its PID when dropped; our binaries built by cargo before they run.
 
 pub mod mariadb;
+pub mod pki;
 pub mod postgres;
 pub mod redis;
 pub mod service;
+pub mod tls_peers;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -105,6 +107,8 @@ pub struct Server {
     pub dir: PathBuf,
     program: PathBuf,
     args: Vec<String>,
+    /// Whether the server on a port is ready to serve.
+    ready: fn(u16) -> bool,
 }
 
 impl Server {
@@ -135,6 +139,20 @@ impl Server {
         Self::ours_with(&[])
     }
 
+    /// Starts our gearmand with TLS (`--ssl` and `extra`); ready once it listens.
+    pub fn ours_tls(extra: &[&str]) -> Server {
+        let dir = temp_dir("ours-tls");
+        let mut args = vec![
+            "--listen=127.0.0.1".to_string(),
+            "--ssl".to_string(),
+            "--verbose=INFO".to_string(),
+            format!("--log-file={}", dir.join("gearmand.log").display()),
+            format!("--pid-file={}", dir.join("gearmand.pid").display()),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::start_probed(our_gearmand(), args, dir, |_| true)
+    }
+
     /// Starts our gearmand with extra options.
     pub fn ours_with(extra: &[&str]) -> Server {
         let program = our_gearmand();
@@ -152,12 +170,24 @@ impl Server {
     /// port and the server is ready once its own process listens there and answers `version`.
     /// `args` must make it listen on one address only (`--listen=127.0.0.1`).
     pub fn start(program: PathBuf, args: Vec<String>, dir: PathBuf) -> Server {
+        Self::start_probed(program, args, dir, answers_version)
+    }
+
+    /// [`Server::start`] with another readiness probe (a TLS port does not answer a plaintext
+    /// `version`).
+    pub fn start_probed(
+        program: PathBuf,
+        args: Vec<String>,
+        dir: PathBuf,
+        ready: fn(u16) -> bool,
+    ) -> Server {
         let mut server = Server {
             child: spawn(&program, &args, 0),
             port: 0,
             dir,
             program,
             args,
+            ready,
         };
         server.port = server.wait_listening(None);
         server.wait_ready();
@@ -201,8 +231,8 @@ impl Server {
 
     fn wait_ready(&self) {
         assert!(
-            wait_until(Duration::from_secs(10), || answers_version(self.port)),
-            "server {} does not answer `version` on port {}; its log:\n{}",
+            wait_until(Duration::from_secs(10), || (self.ready)(self.port)),
+            "server {} is not ready on port {}; its log:\n{}",
             self.program.display(),
             self.port,
             self.log()

@@ -37,12 +37,13 @@ class GearmanAdminClient(GearmanConnectionManager):
 
     command_handler_class = GearmanAdminClientCommandHandler
 
-    def __init__(self, host_list=None, poll_timeout=DEFAULT_ADMIN_CLIENT_TIMEOUT):
-        super().__init__(host_list)
+    def __init__(self, host_list=None, poll_timeout=DEFAULT_ADMIN_CLIENT_TIMEOUT, *, ssl=False, ssl_ca=None,
+                 ssl_cert=None, ssl_key=None):
+        super().__init__(host_list, ssl=ssl, ssl_ca=ssl_ca, ssl_cert=ssl_cert, ssl_key=ssl_key)
         if len(self.connection_list) != 1:
             raise InvalidAdminClientState("GearmanAdminClient takes exactly one host")
         self.current_connection = self.connection_list[0]
-        self.host, self.port = self._servers[0]
+        self.host, self.port, self._tls = self._servers[0]
         self.poll_timeout = poll_timeout
         self.current_handler = None
         self._admin = None
@@ -51,7 +52,8 @@ class GearmanAdminClient(GearmanConnectionManager):
         """Connects (once) through gearman-core; ServerUnavailable if the server is down."""
         if self._admin is None:
             try:
-                self._admin = _native.Admin(self.host, self.port, float(self.poll_timeout or DEFAULT_ADMIN_CLIENT_TIMEOUT))
+                self._admin = _native.Admin(self.host, self.port, float(self.poll_timeout or DEFAULT_ADMIN_CLIENT_TIMEOUT),
+                                            self._tls)
             except GearmanError as e:
                 raise ServerUnavailable("Found no valid connections in list: %r: %s" % (self.connection_list, e)) from e
         if self.current_handler is None:
@@ -65,7 +67,7 @@ class GearmanAdminClient(GearmanConnectionManager):
         if command_handler is not self.current_handler:
             return super().send_command(command_handler, cmd_type, cmd_args)
         if cmd_type == GEARMAN_COMMAND_ECHO_REQ:
-            reply = self.establish_admin_connection() and _native.Client([(self.host, self.port)]).echo(
+            reply = self.establish_admin_connection() and _native.Client(self._servers).echo(
                 bytes(cmd_args["data"], "utf-8") if isinstance(cmd_args["data"], str) else cmd_args["data"],
                 self.poll_timeout)
             if reply is not None:
@@ -124,7 +126,7 @@ class GearmanAdminClient(GearmanConnectionManager):
 
     def ping_server(self):
         self.establish_admin_connection()
-        client = _native.Client([(self.host, self.port)])
+        client = _native.Client(self._servers)
         start = time.time()
         reply = client.echo(ECHO_STRING.encode(), self.poll_timeout)
         if reply is None:

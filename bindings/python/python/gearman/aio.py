@@ -91,9 +91,9 @@ class Worker(GearmanWorker):
     """python-gearman's worker with `work()` as a coroutine. Callbacks `(worker, job)` may be
     plain or coroutine functions and run on the event loop; `send_job_*` are coroutines."""
 
-    def __init__(self, host_list=None):
+    def __init__(self, host_list=None, *, ssl=False, ssl_ca=None, ssl_cert=None, ssl_key=None):
         self._stop = False
-        super().__init__(host_list)
+        super().__init__(host_list, ssl=ssl, ssl_ca=ssl_ca, ssl_cert=ssl_cert, ssl_key=ssl_key)
 
     def _new_native(self):
         return _native.AsyncWorker(self._servers)

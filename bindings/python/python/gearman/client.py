@@ -67,9 +67,10 @@ class GearmanClient(GearmanConnectionManager):
     job_class = GearmanJob
     job_request_class = GearmanJobRequest
 
-    def __init__(self, host_list=None, random_unique_bytes=RANDOM_UNIQUE_BYTES):
+    def __init__(self, host_list=None, random_unique_bytes=RANDOM_UNIQUE_BYTES, *, ssl=False, ssl_ca=None,
+                 ssl_cert=None, ssl_key=None):
         self._requests = {}
-        super().__init__(host_list)
+        super().__init__(host_list, ssl=ssl, ssl_ca=ssl_ca, ssl_cert=ssl_cert, ssl_key=ssl_key)
         self.random_unique_bytes = random_unique_bytes
         self._native = self._new_native()
 

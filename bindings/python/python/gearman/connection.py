@@ -29,7 +29,8 @@ from .protocol import (  # noqa: F401 - NULL_CHAR is importable from here in pyt
 class GearmanConnection:
     connect_cooldown_seconds = 1.0
 
-    def __init__(self, host=None, port=DEFAULT_GEARMAN_PORT, keyfile=None, certfile=None, ca_certs=None):
+    def __init__(self, host=None, port=DEFAULT_GEARMAN_PORT, keyfile=None, certfile=None, ca_certs=None,
+                 ssl=False):
         if host is None:
             raise ServerUnavailable("No host specified")
         self.gearman_host = host
@@ -37,7 +38,8 @@ class GearmanConnection:
         self.keyfile = keyfile
         self.certfile = certfile
         self.ca_certs = ca_certs
-        self.use_ssl = bool(keyfile and certfile and ca_certs)
+        # TLS when asked, or when any file is given (a CA file alone checks the server only).
+        self.use_ssl = bool(ssl or keyfile or certfile or ca_certs)
         self._reset_connection()
 
     def __repr__(self):
@@ -56,6 +58,10 @@ class GearmanConnection:
 
     def get_address(self):
         return self.gearman_host, self.gearman_port
+
+    def tls_files(self):
+        """(ca_certs, certfile, keyfile) for gearman-core when this connection uses TLS, else None."""
+        return (self.ca_certs, self.certfile, self.keyfile) if self.use_ssl else None
 
     def fileno(self):
         if not self.gearman_socket:
@@ -82,7 +88,8 @@ class GearmanConnection:
             sock = socket.create_connection((self.gearman_host, self.gearman_port))
             if self.use_ssl:
                 context = ssl.create_default_context(cafile=self.ca_certs)
-                context.load_cert_chain(self.certfile, self.keyfile)
+                if self.certfile:
+                    context.load_cert_chain(self.certfile, self.keyfile)
                 sock = context.wrap_socket(sock, server_hostname=self.gearman_host)
         except OSError as e:
             self.throw_exception(exception=e)

@@ -55,15 +55,21 @@ class GearmanConnectionManager:
     job_class = GearmanJob
     data_encoder = NoopEncoder
 
-    def __init__(self, host_list=None):
+    def __init__(self, host_list=None, ssl=False, ssl_ca=None, ssl_cert=None, ssl_key=None):
+        """`ssl_ca`, `ssl_cert`, `ssl_key` (PEM files; gear's names) or `ssl=True` put every
+        server of `host_list` on TLS; a dict entry may carry its own files instead, under
+        python-gearman's keys (ca_certs, certfile, keyfile) or gear's (ssl_ca, ssl_cert, ssl_key)."""
         self.connection_list = []
         self.handler_to_connection_map = {}
         self.connection_to_handler_map = {}
         self.handler_initial_state = {}
+        tls = dict(ca_certs=ssl_ca, certfile=ssl_cert, keyfile=ssl_key)
+        self._default_tls = tls if (ssl or any(tls.values())) else None
         for entry in parse_host_list(host_list, keep_dicts=True):
-            if isinstance(entry, dict) and all(entry.get(k) for k in ("keyfile", "certfile", "ca_certs")):
-                self.add_ssl_connection(entry["host"], entry.get("port"), entry["keyfile"], entry["certfile"],
-                                        entry["ca_certs"])
+            entry_tls = _entry_tls(entry) if isinstance(entry, dict) else None
+            if entry_tls:
+                self.add_ssl_connection(entry["host"], entry.get("port"), entry_tls["keyfile"],
+                                        entry_tls["certfile"], entry_tls["ca_certs"])
             else:
                 self.add_connection(entry)
 
@@ -72,7 +78,8 @@ class GearmanConnectionManager:
 
     @property
     def _servers(self):
-        return [(c.gearman_host, int(c.gearman_port)) for c in self.connection_list]
+        """(host, port, tls) of each server, as gearman-core takes them."""
+        return [(c.gearman_host, int(c.gearman_port), c.tls_files()) for c in self.connection_list]
 
     def shutdown(self):
         for connection in self.connection_list:
@@ -82,12 +89,15 @@ class GearmanConnectionManager:
 
     def add_ssl_connection(self, host, port, keyfile, certfile, ca_certs):
         connection = self.connection_class(host=host, port=port, keyfile=keyfile, certfile=certfile,
-                                           ca_certs=ca_certs)
+                                           ca_certs=ca_certs, ssl=True)
         self.connection_list.append(connection)
         return connection
 
     def add_connection(self, hostport_tuple):
         host, port = parse_host(hostport_tuple)
+        tls = getattr(self, "_default_tls", None)
+        if tls is not None:
+            return self.add_ssl_connection(host, port, tls["keyfile"], tls["certfile"], tls["ca_certs"])
         connection = self.connection_class(host=host, port=port)
         self.connection_list.append(connection)
         return connection
@@ -210,3 +220,10 @@ class GearmanConnectionManager:
         go on reading."""
         log.error("Received error from server: %s: %s", error_code, error_text)
         return False
+
+
+def _entry_tls(entry):
+    """A host_list dict's own TLS files, under python-gearman's or gear's keys; None without any."""
+    tls = {key: entry.get(key) or entry.get(alias)
+           for key, alias in (("ca_certs", "ssl_ca"), ("certfile", "ssl_cert"), ("keyfile", "ssl_key"))}
+    return tls if (entry.get("ssl") or any(tls.values())) else None

@@ -29,12 +29,12 @@ class GearmanWorker(GearmanConnectionManager):
     data_encoder = NoopEncoder
     job_class = GearmanJob
 
-    def __init__(self, host_list=None):
+    def __init__(self, host_list=None, *, ssl=False, ssl_ca=None, ssl_cert=None, ssl_key=None):
         self.worker_abilities = {}  # task name as bytes -> callback, as job.task arrives
         self.worker_client_id = None
         self.command_handler_holding_job_lock = None
         self._native = None
-        super().__init__(host_list)
+        super().__init__(host_list, ssl=ssl, ssl_ca=ssl_ca, ssl_cert=ssl_cert, ssl_key=ssl_key)
         self._rebuild_native()
         self._update_initial_state()
 
