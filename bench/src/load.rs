@@ -10,6 +10,22 @@ use gearman_core::{
     Client, ClientOptions, JobEvent, JobRequest, TlsConnector, Worker, WorkerOptions,
 };
 
+/// CPU time (user + system) the process has used, in microseconds.
+pub fn cpu_micros(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, r)| r)
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
+    });
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks * 1e6 / hz
+}
+
 pub fn options() -> ClientOptions {
     ClientOptions {
         timeout: Some(Duration::from_secs(60)),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use gearman_testkit::Kind;
 
 mod load;
-use load::{client, pipelined, spawn_workers};
+use load::{client, cpu_micros, pipelined, spawn_workers};
 
 struct Sizes {
     fg_single: usize,
@@ -25,22 +25,6 @@ fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
-}
-
-/// CPU time (user + system) the process has used, in microseconds.
-fn cpu_micros(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, r)| r)
-        .split_whitespace()
-        .collect();
-    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
-        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
-    });
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    ticks * 1e6 / hz
 }
 
 #[derive(Default)]

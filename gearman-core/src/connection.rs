@@ -397,16 +397,9 @@ impl Connection {
         }
         loop {
             if let Some(tls) = &mut self.tls {
-                // Decrypted bytes come out of the session into initialised spare capacity.
-                let filled = self.read_buf.len();
-                let room = self.read_buf.capacity() - filled;
-                self.read_buf.resize(filled + room, 0);
-                let read = tls.read_plaintext(&mut self.read_buf[filled..]);
-                let n = *read.as_ref().unwrap_or(&0);
-                self.read_buf.truncate(filled + n);
-                match read {
-                    Ok(n) => return Poll::Ready(Ok(n)),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                match tls.read_plaintext(&mut self.read_buf) {
+                    Ok(Some(n)) => return Poll::Ready(Ok(n)),
+                    Ok(None) => {}
                     Err(e) => return Poll::Ready(Err(e)),
                 }
             }

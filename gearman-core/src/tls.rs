@@ -15,6 +15,8 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use bytes::BytesMut;
+
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
@@ -330,11 +332,33 @@ impl TlsSession {
         Ok(())
     }
 
-    /// Copies decrypted bytes into `buf`: `Ok(0)` when the server closed the session,
-    /// `WouldBlock` when none are ready.
-    pub(crate) fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.session.reader().read(buf)
+    /// Moves decrypted bytes into the spare room of `buf`; see [`take_plaintext`].
+    pub(crate) fn read_plaintext(&mut self, buf: &mut BytesMut) -> io::Result<Option<usize>> {
+        take_plaintext(&mut self.session, buf, describe)
     }
+}
+
+/// Moves what a session has decrypted into the spare room of `buf` (none if it has no room):
+/// `Some(n)` bytes, `Some(0)` once the peer closed the session, `None` when nothing is ready.
+/// Only the bytes written are initialised first, not the whole spare room. A TLS error is
+/// `InvalidData` with `describe`'s words.
+pub fn take_plaintext<D>(
+    session: &mut rustls::ConnectionCommon<D>,
+    buf: &mut BytesMut,
+    describe: fn(&rustls::Error) -> String,
+) -> io::Result<Option<usize>> {
+    let state = session
+        .process_new_packets()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, describe(&e)))?;
+    let ready = state.plaintext_bytes_to_read();
+    if ready == 0 {
+        return Ok(state.peer_has_closed().then_some(0));
+    }
+    let take = ready.min(buf.capacity() - buf.len());
+    let filled = buf.len();
+    buf.resize(filled + take, 0);
+    session.reader().read_exact(&mut buf[filled..])?;
+    Ok(Some(take))
 }
 
 /// rustls' reason, in the words a Gearman user needs.

@@ -607,16 +607,9 @@ fn decrypt(
     records: &mut BytesMut,
     buf: &mut BytesMut,
 ) -> std::io::Result<Option<usize>> {
-    use std::io::Read;
     loop {
-        let filled = buf.len();
-        buf.resize(buf.capacity(), 0);
-        let read = session.reader().read(&mut buf[filled..]);
-        buf.truncate(filled + *read.as_ref().unwrap_or(&0));
-        match read {
-            Ok(n) => return Ok(Some(n)),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
+        if let Some(read) = gearman_core::tls::take_plaintext(session, buf, |e| e.to_string())? {
+            return Ok(Some(read));
         }
         if records.is_empty() {
             return Ok(None);
@@ -625,9 +618,6 @@ fn decrypt(
         session.read_tls(&mut unread)?;
         let consumed = records.len() - unread.len();
         records.advance(consumed);
-        session
-            .process_new_packets()
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     }
 }
 

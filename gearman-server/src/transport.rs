@@ -25,6 +25,11 @@ impl Write for SocketWriter<'_> {
         self.0.try_write(buf)
     }
 
+    /// Several records in one system call (the default would write only the first).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.0.try_write_vectored(bufs)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
