@@ -279,32 +279,54 @@ fn callbacks_may_call_back_into_the_library() {
 }
 
 /// TLS through `gearman_*_set_ssl` and through the SSL option bits with libgearman's
-/// environment variables, against our TLS server requiring client certificates. Ours only:
-/// Debian's libgearman is built without TLS.
+/// environment variables: with a client certificate against our TLS server requiring one, and
+/// with none against one that does not. Ours only: Debian's libgearman is built without TLS.
 #[test]
 fn tls_through_set_ssl_and_the_option_bits() {
     let pki = gearman_testkit::pki::Pki::new(&gearman_testkit::temp_dir("c-tls"));
-    let server = gearman_testkit::Server::ours_tls(&[
-        &format!("--ssl-certificate={}", pki.server.cert.display()),
-        &format!("--ssl-key={}", pki.server.key.display()),
-        &format!("--ssl-ca-file={}", pki.ca.display()),
-    ]);
-    let binary = compile("tls", Library::Ours);
-    let files = [
-        ("CA", pki.ca.to_str().unwrap()),
-        ("CERT", pki.client.cert.to_str().unwrap()),
-        ("KEY", pki.client.key.to_str().unwrap()),
+    let server_args = [
+        format!("--ssl-certificate={}", pki.server.cert.display()),
+        format!("--ssl-key={}", pki.server.key.display()),
     ];
-    for mode in ["explicit", "options"] {
-        let mut env = vec![("MODE", mode)];
-        env.extend(files);
-        if mode == "options" {
-            env.extend([
-                ("GEARMAND_CA_CERTIFICATE", files[0].1),
-                ("GEARMAN_CLIENT_PEM", files[1].1),
-                ("GEARMAN_CLIENT_KEY", files[2].1),
-            ]);
-        }
+    let mutual_arg = format!("--ssl-ca-file={}", pki.ca.display());
+    let mutual =
+        gearman_testkit::Server::ours_tls(&[&server_args[0], &server_args[1], &mutual_arg]);
+    let server_auth = gearman_testkit::Server::ours_tls(&[&server_args[0], &server_args[1]]);
+    let binary = compile("tls", Library::Ours);
+    let (ca, cert, key) = (
+        pki.ca.to_str().unwrap(),
+        pki.client.cert.to_str().unwrap(),
+        pki.client.key.to_str().unwrap(),
+    );
+    let expected = "ssl option: 1\n\
+                    background: GEARMAN_SUCCESS 1\n\
+                    do: GEARMAN_SUCCESS [slt olleh]\n\
+                    worker exit: 0\n\
+                    missing CA: GEARMAN_COULD_NOT_CONNECT names the file 1\n";
+    let cases: [(&str, &gearman_testkit::Server, Vec<(&str, &str)>); 3] = [
+        (
+            "explicit",
+            &mutual,
+            vec![("CERT", cert), ("KEY", key), ("MUTUAL", "1")],
+        ),
+        (
+            "options",
+            &mutual,
+            vec![
+                ("CERT", cert),
+                ("KEY", key),
+                ("MUTUAL", "1"),
+                ("GEARMAND_CA_CERTIFICATE", ca),
+                ("GEARMAN_CLIENT_PEM", cert),
+                ("GEARMAN_CLIENT_KEY", key),
+            ],
+        ),
+        ("explicit", &server_auth, vec![("CERT", ""), ("KEY", "")]),
+    ];
+    for (mode, server, extra) in cases {
+        let mut env = vec![("MODE", mode), ("CA", ca)];
+        env.extend(extra.iter().copied());
+        let mutual = env.contains(&("MUTUAL", "1"));
         let out = run_with(&binary, server.port, false, &env);
         assert!(
             out.status.success(),
@@ -312,15 +334,15 @@ fn tls_through_set_ssl_and_the_option_bits() {
             text(&out),
             String::from_utf8_lossy(&out.stderr)
         );
+        let refused = if mutual {
+            "no client certificate: refused 1\n"
+        } else {
+            ""
+        };
         assert_eq!(
             text(&out),
-            "ssl option: 1\n\
-             background: GEARMAN_SUCCESS 1\n\
-             do: GEARMAN_SUCCESS [slt olleh]\n\
-             worker exit: 0\n\
-             missing CA: GEARMAN_COULD_NOT_CONNECT names the file 1\n\
-             no client certificate: refused 1\n",
-            "{mode}: {}",
+            format!("{expected}{refused}"),
+            "{mode}, mutual {mutual}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }

@@ -33,13 +33,16 @@ start_gearmand /usr/sbin/gearmand "$work/debian.log" --threads=1 --pid-file="$wo
 pids+=("$gearmand_pid") port[debian]=$gearmand_port
 hold_closed_port
 pids+=("$closed_port_pid") dead_port=$closed_port
-# Our gearmand on TLS, client certificates required, with a throwaway CA (028-tls.phpt).
+# Our gearmand on TLS with a throwaway CA (028-tls.phpt): one requiring client certificates,
+# one not.
 pki="$work/pki"
 "$root/scripts/test-pki.sh" "$pki" || exit 1
-start_gearmand "$root/target/debug/gearmand" "$work/tls.log" --ssl --ssl-certificate="$pki/server.pem" \
-  --ssl-key="$pki/server.key" --ssl-ca-file="$pki/ca.pem" || exit 1
+tls=(--ssl --ssl-certificate="$pki/server.pem" --ssl-key="$pki/server.key")
+start_gearmand "$root/target/debug/gearmand" "$work/tls.log" "${tls[@]}" --ssl-ca-file="$pki/ca.pem" || exit 1
 pids+=("$gearmand_pid") tls_port=$gearmand_port
-export GEARMAN_TEST_TLS_PORT=$tls_port GEARMAN_TEST_PKI=$pki
+start_gearmand "$root/target/debug/gearmand" "$work/tls-open.log" "${tls[@]}" || exit 1
+pids+=("$gearmand_pid") tls_open_port=$gearmand_port
+export GEARMAN_TEST_TLS_PORT=$tls_port GEARMAN_TEST_TLS_OPEN_PORT=$tls_open_port GEARMAN_TEST_PKI=$pki
 
 # Our libgearman.so.8 for Debian's extension to load.
 if [[ " ${extensions[*]} " == *" debian-on-ours "* ]]; then

@@ -53,19 +53,22 @@ def tls_server(request, pki):
 
 
 def start_worker(server, pki):
-    env = dict(os.environ, PORT=str(server.port), CA=pki["ca"], CERT=pki["cert"], KEY=pki["key"])
+    env = dict(os.environ, PORT=str(server.port), CA=pki["ca"], CERT=pki["cert"] or "", KEY=pki["key"] or "")
     return subprocess.Popen([sys.executable, str(HERE / "tls_worker_proc.py")], env=env,
                             stdin=subprocess.DEVNULL)
 
 
 def test_client_worker_and_admin_over_tls(tls_server, pki):
-    tls = dict(ssl_ca=pki["ca"], ssl_cert=pki["cert"], ssl_key=pki["key"])
+    """With a client certificate against the server that requires one; with none (the CA
+    file alone) against the one that does not."""
+    cert = dict(cert=pki["cert"], key=pki["key"]) if tls_server.mutual else dict(cert=None, key=None)
+    tls = dict(ssl_ca=pki["ca"], ssl_cert=cert["cert"], ssl_key=cert["key"])
     hosts = ["localhost:%d" % tls_server.port]
-    worker = start_worker(tls_server, pki)
+    worker = start_worker(tls_server, dict(pki, **cert))
     try:
         # The admin client with python-gearman's dict form.
         admin = gearman.GearmanAdminClient([dict(host="localhost", port=tls_server.port, ca_certs=pki["ca"],
-                                                 certfile=pki["cert"], keyfile=pki["key"])])
+                                                 certfile=cert["cert"], keyfile=cert["key"])])
         deadline = time.time() + 10
         while not any(s["task"] == "reverse" and s["workers"] for s in admin.get_status()):
             assert time.time() < deadline, "no TLS worker"

@@ -173,8 +173,7 @@ impl<U> LibClient<U> {
         key: Option<std::path::PathBuf>,
     ) {
         self.flags.ssl = ssl;
-        self.tls.set_files(ca_file, certificate, key);
-        self.apply_tls();
+        self.set_tls_files(ca_file, certificate, key);
     }
 
     /// The TLS files only (the SSL option unchanged): for front ends that take them from

@@ -180,8 +180,7 @@ impl<F: Clone> LibWorker<F> {
         key: Option<std::path::PathBuf>,
     ) {
         self.flags.ssl = ssl;
-        self.tls.set_files(ca_file, certificate, key);
-        self.apply_flags();
+        self.set_tls_files(ca_file, certificate, key);
     }
 
     pub fn add_options(&mut self, options: i32) {

@@ -2,8 +2,9 @@
  * (MODE=explicit), or the GEARMAN_CLIENT_SSL / GEARMAN_WORKER_SSL option bits with the files from
  * libgearman's environment variables (MODE=options). A worker in a forked child reverses two
  * jobs; the parent runs one in the foreground and one in the background. Then the errors: a
- * missing CA file, and no client certificate where the server requires one. Environment: PORT,
- * MODE, CA, CERT, KEY. Only our library can run it (Debian's is built without TLS). */
+ * missing CA file, and (MUTUAL=1) no client certificate where the server requires one.
+ * Environment: PORT, MODE, CA, CERT, KEY (empty: none), MUTUAL. Only our library can run it
+ * (Debian's is built without TLS). */
 #include "common.h"
 
 static const char *env(const char *name) {
@@ -86,6 +87,7 @@ int main(void) {
          strstr(gearman_client_error(&client), "/nonexistent/ca.pem") != NULL);
   gearman_client_free(&client);
 
+  if (getenv("MUTUAL") == NULL) return 0;
   /* No client certificate for a server that requires one: refused, not hung. */
   unsetenv("GEARMAN_CLIENT_PEM");
   unsetenv("GEARMAN_CLIENT_KEY");
