@@ -303,7 +303,13 @@ fn tls_through_set_ssl_and_the_option_bits() {
                     do: GEARMAN_SUCCESS [slt olleh]\n\
                     worker exit: 0\n\
                     missing CA: GEARMAN_COULD_NOT_CONNECT names the file 1\n";
-    let cases: [(&str, &gearman_testkit::Server, Vec<(&str, &str)>); 3] = [
+    // (MODE, server, further environment)
+    type Case<'a> = (
+        &'a str,
+        &'a gearman_testkit::Server,
+        Vec<(&'a str, &'a str)>,
+    );
+    let cases: [Case; 3] = [
         (
             "explicit",
             &mutual,
