@@ -14,6 +14,7 @@
 
 pub mod engine;
 pub mod frame_budget;
+pub mod http;
 pub mod memory;
 pub mod options;
 pub mod output;

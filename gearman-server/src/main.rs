@@ -238,6 +238,16 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
     if listeners.is_empty() {
         return Err("no address to listen on".into());
     }
+    let mut http_listeners = Vec::new();
+    if options.protocol.is_some() {
+        for gear in &listeners {
+            let addr = gear.local_addr().map_err(|e| e.to_string())?;
+            let addr = SocketAddr::new(addr.ip(), options.http_port);
+            let listener = bind(addr, options.backlog)
+                .map_err(|e| format!("cannot listen for HTTP on {addr}: {e}"))?;
+            http_listeners.push(listener);
+        }
+    }
     if let Some(user) = &options.user {
         switch_user(user)?;
     }
@@ -283,9 +293,21 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
             tracing::info!(%addr, "listening");
         }
     }
+    for l in &http_listeners {
+        if let Ok(addr) = l.local_addr() {
+            tracing::info!(%addr, "listening (HTTP)");
+        }
+    }
     let (stop, _) = watch::channel(Stop::Running);
     tokio::spawn(signals(stop.clone(), log, tls));
-    server::run(listeners, Arc::new(Mutex::new(engine)), limits, stop).await;
+    server::run(
+        listeners,
+        http_listeners,
+        Arc::new(Mutex::new(engine)),
+        limits,
+        stop,
+    )
+    .await;
     if let Some(path) = &options.pid_file {
         let _ = std::fs::remove_file(path);
     }

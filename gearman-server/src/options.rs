@@ -171,9 +171,13 @@ pub struct Options {
     /// Switch to this user after binding.
     #[arg(short = 'u', long = "user", value_name = "USER")]
     pub user: Option<String>,
-    /// Protocol plugin (only the binary/text protocol is built in).
+    /// Protocol plugin: `http` adds gearmand's HTTP protocol (POST /FUNCTION runs a job) on
+    /// --http-port, on the same addresses as the Gearman port.
     #[arg(short = 'r', long = "protocol", value_name = "NAME")]
     pub protocol: Option<String>,
+    /// Port of the HTTP protocol (with -r http).
+    #[arg(long = "http-port", value_name = "PORT", default_value_t = crate::http::DEFAULT_PORT)]
+    pub http_port: u16,
     /// Every listener speaks TLS only (never plaintext beside it). Without --ssl-ca-file,
     /// clients need no certificate; with it, each must present one signed by that CA.
     #[arg(long = "ssl")]
@@ -259,9 +263,13 @@ impl Options {
         if self.ssl && self.ssl_handshake_timeout == 0 {
             return Err("--ssl-handshake-timeout must be at least 1 second".into());
         }
-        if let Some(p) = &self.protocol {
+        if let Some(p) = self
+            .protocol
+            .as_ref()
+            .filter(|p| !p.eq_ignore_ascii_case("http"))
+        {
             return Err(format!(
-                "--protocol {p}: no such protocol plugin in this build"
+                "--protocol {p}: no such protocol plugin (this build has http)"
             ));
         }
         match self.queue_type.to_ascii_lowercase().as_str() {

@@ -151,8 +151,10 @@ impl Drop for ConnectionGuard {
 }
 
 /// Serves `listeners` until `stop` says otherwise (or a loopback admin sends `shutdown`).
+/// `http_listeners` serve gearmand's HTTP protocol (see [`crate::http`]).
 pub async fn run(
     listeners: Vec<TcpListener>,
+    http_listeners: Vec<TcpListener>,
     engine: SharedEngine,
     limits: Limits,
     stop: watch::Sender<Stop>,
@@ -170,6 +172,16 @@ pub async fn run(
             engine.clone(),
             limits.clone(),
             frames.clone(),
+            slots.clone(),
+            next_id.clone(),
+            stop.clone(),
+        ));
+    }
+    for listener in http_listeners {
+        tasks.spawn(crate::http::accept_loop(
+            listener,
+            engine.clone(),
+            limits.clone(),
             slots.clone(),
             next_id.clone(),
             stop.clone(),

@@ -46,7 +46,7 @@ impl TestServer {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 port_tx.send(listener.local_addr().unwrap().port()).unwrap();
                 let engine = Arc::new(Mutex::new(Engine::new(config)));
-                server::run(vec![listener], engine, limits, stop_for_server).await;
+                server::run(vec![listener], Vec::new(), engine, limits, stop_for_server).await;
             });
         });
         let port = port_rx.recv().unwrap();

@@ -55,7 +55,8 @@ pub fn answers_version(port: u16) -> bool {
         return false;
     }
     let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).is_ok() && !line.is_empty()
+    // `OK <version>` (an HTTP port answers `version` with a 400).
+    BufReader::new(stream).read_line(&mut line).is_ok() && line.starts_with("OK")
 }
 
 /// The TCP ports (IPv4 and IPv6) on which process `pid` itself holds a listening socket, read
@@ -382,6 +383,64 @@ pub fn our_gearmand() -> PathBuf {
 /// Our libgearman cdylib (`libgearman.so`), freshly built (see [`cargo_build`]).
 pub fn our_libgearman() -> PathBuf {
     our_build().join("libgearman.so")
+}
+
+/// A job server with gearmand's HTTP protocol (`-r http --http-port=0`), and the port the
+/// kernel gave its HTTP listener.
+pub struct HttpServer {
+    pub server: Server,
+    pub http_port: u16,
+}
+
+impl Kind {
+    /// Starts this kind of server with `-r http` and `extra`; ready once both ports listen
+    /// and the Gearman one answers `version`.
+    pub fn start_http(self, extra: &[&str]) -> HttpServer {
+        let (program, dir) = match self {
+            Kind::Debian => (PathBuf::from(DEBIAN_GEARMAND), temp_dir("gearmand-http")),
+            Kind::Ours => (our_gearmand(), temp_dir("ours-http")),
+        };
+        let mut args = vec![
+            "--listen=127.0.0.1".to_string(),
+            "-r".into(),
+            "http".into(),
+            "--http-port=0".into(),
+            format!("--log-file={}", dir.join("gearmand.log").display()),
+            format!("--pid-file={}", dir.join("gearmand.pid").display()),
+        ];
+        if self == Kind::Debian {
+            args.push("--threads=1".into());
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut server = Server {
+            child: spawn(&program, &args, 0),
+            port: 0,
+            dir,
+            program,
+            args,
+            ready: answers_version,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("server exited ({status}); its log:\n{}", server.log());
+            }
+            let ports = listening_ports(server.child.id());
+            if ports.len() == 2 {
+                if let Some(gear) = ports.iter().copied().find(|&p| answers_version(p)) {
+                    server.port = gear;
+                    let http_port = ports.into_iter().find(|&p| p != gear).unwrap();
+                    return HttpServer { server, http_port };
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server with HTTP not ready after 10 s; its log:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 /// Which job server a shared test runs against.
