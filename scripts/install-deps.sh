@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the demo and the tests use, if any is missing.
 set -euo pipefail
-packages=(gearman-job-server gearman-tools libgearman-dev pkg-config php-cli php-dev php-gearman libclang-dev valgrind gcc g++ autoconf redis-server postgresql postgresql-server-dev-15 mariadb-server stunnel4)
+packages=(gearman-job-server gearman-tools libgearman-dev pkg-config php-cli php-dev php-gearman libclang-dev valgrind gcc g++ autoconf redis-server postgresql postgresql-server-dev-15 mariadb-server stunnel4 chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -14,6 +14,8 @@ use gearman_core::admin::{url_encode, AdminCommand};
 use gearman_core::job::{Priority, UniqueGenerator};
 use gearman_core::message::{Request, Response};
 use gearman_core::protocol::MAX_UNIQUE_LEN;
+
+use self::metrics::Metrics;
 use hashbrown::{HashMap, HashTable};
 use tokio::sync::Notify;
 
@@ -80,6 +82,8 @@ struct Job {
     priority: u8,
     flags: u8,
     retries: u8,
+    /// When it was queued last ([`Metrics::now_ms`]); in padding the struct already had.
+    queued_ms: u32,
 }
 
 #[derive(Default)]
@@ -92,6 +96,8 @@ struct JobExtra {
     denominator: u64,
     /// CAN_DO_TIMEOUT deadline of the current run.
     deadline: Option<Instant>,
+    /// When the current run was assigned.
+    assigned: Option<Instant>,
 }
 
 impl Job {
@@ -218,6 +224,45 @@ pub enum Next {
     },
 }
 
+/// One function in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionStats {
+    pub name: String,
+    /// Queued jobs by priority: high, normal, low.
+    pub queued: [u64; 3],
+    /// Epoch jobs not yet due.
+    pub delayed: u64,
+    pub running: u64,
+    pub workers: u64,
+    /// What `status` shows as the total: queued, delayed and running.
+    pub total: u64,
+}
+
+/// One connection with registered functions, in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerStats {
+    pub fd: i32,
+    pub ip: String,
+    pub client_id: String,
+    pub functions: Vec<String>,
+    pub running: usize,
+}
+
+/// The engine's state for monitoring ([`Engine::snapshot`]).
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// In `status` order.
+    pub functions: Vec<FunctionStats>,
+    pub workers: Vec<WorkerStats>,
+    pub connections: usize,
+    pub jobs: usize,
+    pub totals: metrics::Totals,
+    pub wait: metrics::Histogram,
+    pub run: metrics::Histogram,
+    /// Group commit times of the durable queue, if there is one.
+    pub commits: Option<metrics::Histogram>,
+}
+
 /// The engine. See the module docs.
 pub struct Engine {
     config: EngineConfig,
@@ -240,6 +285,8 @@ pub struct Engine {
     /// Uniques for durable background jobs submitted without one (UUIDs, as clients make).
     uniques_made: UniqueGenerator,
     pid: u32,
+    metrics: Metrics,
+    commit_times: Option<crate::store::CommitTimes>,
 }
 
 impl Engine {
@@ -261,12 +308,19 @@ impl Engine {
             store: None,
             uniques_made: UniqueGenerator::new(),
             pid: std::process::id(),
+            metrics: Metrics::default(),
+            commit_times: None,
         }
     }
 
     /// Persists background jobs through `store` from now on.
     pub fn set_store(&mut self, store: std::sync::mpsc::Sender<StoreOp>) {
         self.store = Some(store);
+    }
+
+    /// Where the store records its commit times, for [`Engine::snapshot`].
+    pub fn set_commit_times(&mut self, times: crate::store::CommitTimes) {
+        self.commit_times = Some(times);
     }
 
     /// Notified whenever a timer (epoch or CAN_DO_TIMEOUT) is armed.
@@ -681,6 +735,7 @@ impl Engine {
             self.forget_if_unused(func);
             return Next::Close;
         }
+        self.metrics.totals.submitted += 1;
         // The stored row shares the request's buffers: no copy.
         let stored = (background && self.store.is_some()).then(|| StoredJob {
             no,
@@ -754,6 +809,7 @@ impl Engine {
             priority: priority as u8,
             flags: if background { FLAG_BACKGROUND } else { 0 },
             retries: 0,
+            queued_ms: 0,
         };
         self.jobs.insert(no, job);
         self.index_unique(no);
@@ -807,10 +863,12 @@ impl Engine {
 
     /// Appends a job to its queue and wakes sleeping workers of its function.
     fn enqueue(&mut self, no: u64) {
+        let now = self.metrics.now_ms();
         let Some(job) = self.jobs.get_mut(&no) else {
             return;
         };
         job.flags |= FLAG_QUEUED;
+        job.queued_ms = now;
         let (func, prio) = (job.func as usize, job.priority as usize);
         let f = &mut self.functions[func];
         f.queues.get_or_insert_default()[prio].push_back(no);
@@ -938,6 +996,7 @@ impl Engine {
         }
         if count_retry {
             job.retries = job.retries.saturating_add(1);
+            self.metrics.totals.retried += 1;
         }
         let (func, retries, ignored) = (job.func as usize, job.retries, job.has(FLAG_IGNORED));
         decrement(&mut self.functions[func].running, "running");
@@ -1030,9 +1089,13 @@ impl Engine {
         let handle = self.handle_of(no);
         let job = self.jobs.get_mut(&no).expect("popped job exists");
         let deadline = timeout.map(|t| Instant::now() + t);
+        self.metrics
+            .wait
+            .observe(self.metrics.seconds_since(job.queued_ms));
         let extra = job.extra();
         extra.worker = id;
         extra.deadline = deadline;
+        extra.assigned = Some(Instant::now());
         let func = job.func as usize;
         self.functions[func].running += 1;
         if let Some(deadline) = deadline {
@@ -1150,6 +1213,17 @@ impl Engine {
             return self.error(id, "JOB_NOT_FOUND", "Job given in work result not found");
         };
         let job = self.jobs.get_mut(&no).expect("held job");
+        if matches!(work, Work::Complete(_) | Work::Fail | Work::Exception(_)) {
+            let totals = &mut self.metrics.totals;
+            match work {
+                Work::Complete(_) => totals.completed += 1,
+                Work::Fail => totals.failed += 1,
+                _ => totals.exceptions += 1,
+            }
+            if let Some(assigned) = job.extra.as_ref().and_then(|e| e.assigned) {
+                self.metrics.run.observe(assigned.elapsed().as_secs_f64());
+            }
+        }
         let relay = match work {
             Work::Status(numerator, denominator) => {
                 let extra = job.extra();
@@ -1293,6 +1367,7 @@ impl Engine {
                     if extra.deadline == Some(deadline) {
                         extra.deadline = None;
                         tracing::info!(job = no, "worker timed out (CAN_DO_TIMEOUT); requeueing");
+                        self.metrics.totals.timed_out += 1;
                         self.requeue(no, true);
                     }
                 }
@@ -1445,6 +1520,52 @@ impl Engine {
         next
     }
 
+    /// What `/metrics`, `/status.json` and the status page show, read at once.
+    pub fn snapshot(&self) -> Snapshot {
+        let functions = self
+            .live_functions()
+            .map(|f| FunctionStats {
+                name: String::from_utf8_lossy(&f.name).into_owned(),
+                queued: f.queued,
+                delayed: f.delayed,
+                running: f.running,
+                workers: f.workers.len() as u64,
+                total: f.total(),
+            })
+            .collect();
+        let workers = self
+            .conns
+            .values()
+            .filter(|c| !c.abilities.is_empty())
+            .map(|c| WorkerStats {
+                fd: c.fd,
+                ip: c.ip.clone(),
+                client_id: String::from_utf8_lossy(&c.client_id).into_owned(),
+                functions: c
+                    .abilities
+                    .iter()
+                    .map(|&f| {
+                        String::from_utf8_lossy(&self.functions[f as usize].name).into_owned()
+                    })
+                    .collect(),
+                running: c.held.len(),
+            })
+            .collect();
+        Snapshot {
+            functions,
+            workers,
+            connections: self.conns.len(),
+            jobs: self.jobs.len(),
+            totals: self.metrics.totals,
+            wait: self.metrics.wait.clone(),
+            run: self.metrics.run.clone(),
+            commits: self
+                .commit_times
+                .as_ref()
+                .map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).clone()),
+        }
+    }
+
     fn live_functions(&self) -> impl Iterator<Item = &Function> {
         let mut live: Vec<&Function> = self
             .function_ids
@@ -1562,5 +1683,6 @@ fn now_epoch() -> u64 {
 
 mod function_names;
 mod invariants;
+pub mod metrics;
 #[cfg(test)]
 mod tests;

@@ -19,6 +19,7 @@ pub mod memory;
 pub mod options;
 pub mod output;
 pub mod server;
+pub mod status;
 pub mod store;
 pub mod tls;
 pub mod transport;

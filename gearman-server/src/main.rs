@@ -224,6 +224,11 @@ fn start(options: Options) -> Result<(), String> {
 async fn serve(options: Options, log: LogFile) -> Result<(), String> {
     // Read before binding and before switching user: key files are often root's alone.
     let tls = server_tls(&options)?;
+    let status_listener = options
+        .http_status
+        .as_deref()
+        .map(gearman_server::status::parse_addr)
+        .transpose()?;
     let (addrs, explicit) = listen_addresses(&options)?;
     let mut listeners = Vec::new();
     for addr in addrs {
@@ -264,7 +269,9 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
     let mut engine = Engine::new(config);
     if let Some((backend, stored)) = open_queue(&options).await? {
         let (count, name) = (stored.len(), backend.name());
-        engine.set_store(store::spawn(backend));
+        let times = store::CommitTimes::default();
+        engine.set_commit_times(times.clone());
+        engine.set_store(store::spawn_measured(backend, times));
         for job in stored {
             engine.restore(job);
         }
@@ -299,15 +306,22 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
         }
     }
     let (stop, _) = watch::channel(Stop::Running);
+    let engine = Arc::new(Mutex::new(engine));
+    if let Some(addr) = &status_listener {
+        let listener = bind(*addr, options.backlog)
+            .map_err(|e| format!("cannot listen for --http-status on {addr}: {e}"))?;
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "listening (status page and /metrics)");
+        }
+        tokio::spawn(gearman_server::status::serve(
+            listener,
+            engine.clone(),
+            options.metrics_max_functions,
+            stop.subscribe(),
+        ));
+    }
     tokio::spawn(signals(stop.clone(), log, tls));
-    server::run(
-        listeners,
-        http_listeners,
-        Arc::new(Mutex::new(engine)),
-        limits,
-        stop,
-    )
-    .await;
+    server::run(listeners, http_listeners, engine, limits, stop).await;
     if let Some(path) = &options.pid_file {
         let _ = std::fs::remove_file(path);
     }

@@ -175,6 +175,17 @@ pub struct Options {
     /// --http-port, on the same addresses as the Gearman port.
     #[arg(short = 'r', long = "protocol", value_name = "NAME")]
     pub protocol: Option<String>,
+    /// Monitoring listener: /metrics (Prometheus), /status.json and a live status page at /.
+    /// ADDR:PORT, or a port alone for loopback. Off unless given.
+    #[arg(long = "http-status", value_name = "ADDR:PORT")]
+    pub http_status: Option<String>,
+    /// Most functions /metrics reports one by one; the rest are summed as `_other`.
+    #[arg(
+        long = "metrics-max-functions",
+        value_name = "N",
+        default_value_t = 100
+    )]
+    pub metrics_max_functions: usize,
     /// Port of the HTTP protocol (with -r http).
     #[arg(long = "http-port", value_name = "PORT", default_value_t = crate::http::DEFAULT_PORT)]
     pub http_port: u16,

@@ -178,7 +178,7 @@ pub fn number_unnumbered(jobs: &mut [StoredJob]) {
 const MAX_RETRIED_DELETES: usize = 100_000;
 
 /// The store loop: runs until every sender is gone.
-fn run(mut backend: Box<dyn Backend>, ops: Receiver<StoreOp>) {
+fn run(mut backend: Box<dyn Backend>, ops: Receiver<StoreOp>, times: CommitTimes) {
     const MAX_BATCH: usize = 4096;
     let mut retry: Vec<StoreOp> = Vec::new();
     let mut failing = FailureLog::default();
@@ -206,7 +206,12 @@ fn run(mut backend: Box<dyn Backend>, ops: Receiver<StoreOp>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let result = backend.write(&batch);
+        times
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(started.elapsed().as_secs_f64());
         failing.record(&backend.name(), &result);
         for op in batch {
             match op {
@@ -276,10 +281,18 @@ impl FailureLog {
 
 /// Starts the store thread; returns the sender the engine uses.
 pub fn spawn(backend: Box<dyn Backend>) -> Sender<StoreOp> {
+    spawn_measured(backend, CommitTimes::default())
+}
+
+/// How long each group commit took, for `/metrics`.
+pub type CommitTimes = std::sync::Arc<std::sync::Mutex<crate::engine::metrics::Histogram>>;
+
+/// [`spawn`], recording each batch's write time in `times`.
+pub fn spawn_measured(backend: Box<dyn Backend>, times: CommitTimes) -> Sender<StoreOp> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("queue-store".into())
-        .spawn(move || run(backend, rx))
+        .spawn(move || run(backend, rx, times))
         .expect("spawn the queue store thread");
     tx
 }

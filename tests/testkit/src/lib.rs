@@ -396,15 +396,21 @@ impl Kind {
     /// Starts this kind of server with `-r http` and `extra`; ready once both ports listen
     /// and the Gearman one answers `version`.
     pub fn start_http(self, extra: &[&str]) -> HttpServer {
+        let mut args = vec!["-r", "http", "--http-port=0"];
+        args.extend_from_slice(extra);
+        let (server, http_port) = self.start_with_second_listener(&args);
+        HttpServer { server, http_port }
+    }
+
+    /// Starts this kind of server with `args` that open a second listener on a port the
+    /// kernel picks (`--http-port=0`, `--http-status=0`); returns the server and that port.
+    pub fn start_with_second_listener(self, extra: &[&str]) -> (Server, u16) {
         let (program, dir) = match self {
-            Kind::Debian => (PathBuf::from(DEBIAN_GEARMAND), temp_dir("gearmand-http")),
-            Kind::Ours => (our_gearmand(), temp_dir("ours-http")),
+            Kind::Debian => (PathBuf::from(DEBIAN_GEARMAND), temp_dir("gearmand-2")),
+            Kind::Ours => (our_gearmand(), temp_dir("ours-2")),
         };
         let mut args = vec![
             "--listen=127.0.0.1".to_string(),
-            "-r".into(),
-            "http".into(),
-            "--http-port=0".into(),
             format!("--log-file={}", dir.join("gearmand.log").display()),
             format!("--pid-file={}", dir.join("gearmand.pid").display()),
         ];
@@ -429,13 +435,13 @@ impl Kind {
             if ports.len() == 2 {
                 if let Some(gear) = ports.iter().copied().find(|&p| answers_version(p)) {
                     server.port = gear;
-                    let http_port = ports.into_iter().find(|&p| p != gear).unwrap();
-                    return HttpServer { server, http_port };
+                    let other = ports.into_iter().find(|&p| p != gear).unwrap();
+                    return (server, other);
                 }
             }
             assert!(
                 Instant::now() < deadline,
-                "server with HTTP not ready after 10 s; its log:\n{}",
+                "server with a second listener not ready after 10 s; its log:\n{}",
                 server.log()
             );
             std::thread::sleep(Duration::from_millis(20));
