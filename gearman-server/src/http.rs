@@ -28,11 +28,10 @@ use hyper::{Method, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify, Semaphore};
-use tokio::task::JoinSet;
 
 use crate::engine::Next;
 use crate::output::Sink;
-use crate::server::{lock, ConnectionGuard, Limits, SharedEngine, Stop};
+use crate::server::{accept_each, lock, ConnectionGuard, Limits, SharedEngine, Stop};
 
 /// gearmand's default `--http-port`.
 pub const DEFAULT_PORT: u16 = 8080;
@@ -63,41 +62,13 @@ pub(crate) async fn accept_loop(
         limits,
         next_id,
     });
-    let mut stopping = stop.subscribe();
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = stopping.changed() => break,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                if let Err(e) = stream.set_nodelay(true) {
-                    tracing::warn!(error = %e, "cannot set TCP_NODELAY");
-                }
-                let shared = shared.clone();
-                connections.spawn(async move {
-                    serve(stream, peer, shared).await;
-                    drop(permit);
-                });
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "HTTP accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+    accept_each(listener, slots, &stop, move |stream, peer| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::warn!(error = %e, "cannot set TCP_NODELAY");
         }
-        while connections.try_join_next().is_some() {}
-    }
-    drop(listener);
-    while *stopping.borrow() != Stop::Now {
-        if stopping.changed().await.is_err() {
-            break;
-        }
-    }
-    connections.shutdown().await;
+        serve(stream, peer, shared.clone())
+    })
+    .await;
 }
 
 async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {

@@ -216,6 +216,28 @@ async fn accept_loop(
     next_id: Arc<AtomicU64>,
     stop: Arc<watch::Sender<Stop>>,
 ) {
+    let stopper = stop.clone();
+    accept_each(listener, slots, &stopper, move |stream, _peer| {
+        let id = next_id.fetch_add(1, Ordering::Relaxed);
+        let (engine, limits, stop) = (engine.clone(), limits.clone(), stop.clone());
+        let claim = FrameClaim::new(frames.clone());
+        async move { serve(stream, id, engine, &limits, claim, &stop).await }
+    })
+    .await;
+}
+
+/// Accepts connections on `listener`, each holding one of `slots` while `serve` runs it, until
+/// the server stops accepting; then waits, with the connections going on, until it stops for
+/// good. Shared by the Gearman and HTTP listeners.
+pub(crate) async fn accept_each<F, Fut>(
+    listener: TcpListener,
+    slots: Arc<Semaphore>,
+    stop: &watch::Sender<Stop>,
+    serve: F,
+) where
+    F: Fn(TcpStream, std::net::SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut stopping = stop.subscribe();
     let mut connections = JoinSet::new();
     loop {
@@ -227,14 +249,10 @@ async fn accept_loop(
             _ = stopping.changed() => break,
         };
         match accepted {
-            Ok((stream, _)) => {
-                let id = next_id.fetch_add(1, Ordering::Relaxed);
-                let engine = engine.clone();
-                let limits = limits.clone();
-                let claim = FrameClaim::new(frames.clone());
-                let stop = stop.clone();
+            Ok((stream, peer)) => {
+                let served = serve(stream, peer);
                 connections.spawn(async move {
-                    serve(stream, id, engine, &limits, claim, &stop).await;
+                    served.await;
                     drop(permit);
                 });
             }
