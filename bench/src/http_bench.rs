@@ -17,12 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 mod load;
-use load::{client, pipelined, spawn_workers};
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
+use load::{client, median, pipelined, spawn_workers};
 
 /// One HTTP/1.1 POST on `conn` (connecting first if needed); the connection is kept when the
 /// server keeps it (HTTP/1.1 without `Connection: close`).

@@ -26,6 +26,12 @@ pub fn cpu_micros(pid: u32) -> f64 {
     ticks * 1e6 / hz
 }
 
+/// The middle of `values` (sorted in place).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 pub fn options() -> ClientOptions {
     ClientOptions {
         timeout: Some(Duration::from_secs(60)),

@@ -14,7 +14,7 @@ use gearman_testkit::pki::Pki;
 use gearman_testkit::Server;
 
 mod load;
-use load::{client_tls, cpu_micros, pipelined, spawn_workers_tls};
+use load::{client_tls, cpu_micros, median, pipelined, spawn_workers_tls};
 
 struct Sizes {
     fg_single: usize,
@@ -56,11 +56,6 @@ async fn setup_time(addr: &str, tls: Option<&TlsConnector>, count: usize) -> f64
         times.push(start.elapsed().as_secs_f64() * 1e6);
     }
     median(&mut times)
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 async fn measure(server: &Server, tls: Option<&TlsConnector>, sizes: &Sizes) -> Run {

@@ -14,7 +14,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -27,10 +27,10 @@ use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, SERVER};
 use hyper::{Method, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{watch, Semaphore};
 
 use crate::engine::Next;
-use crate::output::Sink;
+use crate::output::MemorySink;
 use crate::server::{accept_each, lock, ConnectionGuard, Limits, SharedEngine, Stop};
 
 /// gearmand's default `--http-port`.
@@ -40,6 +40,12 @@ pub const DEFAULT_PORT: u16 = 8080;
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 type HttpResponse = hyper::Response<Full<Bytes>>;
+
+/// gearmand's `Server: Gearman/<version>`, made once.
+static SERVER_HEADER: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
+    HeaderValue::from_str(&format!("Gearman/{}", crate::VERSION_STRING))
+        .expect("the version is ASCII")
+});
 
 /// What every HTTP task shares.
 struct Shared {
@@ -102,9 +108,7 @@ fn response(status: StatusCode, reason: Option<&'static str>, body: Bytes) -> Ht
             .extensions_mut()
             .insert(hyper::ext::ReasonPhrase::from_static(reason.as_bytes()));
     }
-    if let Ok(server) = HeaderValue::from_str(&format!("Gearman/{}", crate::VERSION_STRING)) {
-        response.headers_mut().insert(SERVER, server);
-    }
+    response.headers_mut().insert(SERVER, SERVER_HEADER.clone());
     response
 }
 
@@ -232,7 +236,7 @@ async fn run_job(job: Request, peer: SocketAddr, shared: &Shared) -> HttpRespons
         }
     );
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    let replies = Arc::new(Replies::default());
+    let replies = MemorySink::new();
     let _registration = ConnectionGuard::connect(&shared.engine, id, -1, peer, replies.clone());
     let next = lock(&shared.engine).request(id, job);
     if let Next::Stored { no, done } = next {
@@ -244,8 +248,12 @@ async fn run_job(job: Request, peer: SocketAddr, shared: &Shared) -> HttpRespons
     let mut handle = Bytes::new();
     let mut body = BytesMut::new();
     loop {
-        let notified = replies.notify.notified();
-        for reply in replies.take(&decoder) {
+        // The engine appends whole packets, so what was taken decodes completely.
+        let mut taken = BytesMut::from(&replies.take()[..]);
+        while let Ok(Some(Frame::Packet(packet))) = decoder.decode(&mut taken) {
+            let Ok(reply) = Response::from_packet(packet) else {
+                continue;
+            };
             match reply {
                 Response::JobCreated { handle: h } => {
                     if background {
@@ -282,7 +290,7 @@ async fn run_job(job: Request, peer: SocketAddr, shared: &Shared) -> HttpRespons
                 "the job server is stopping",
             );
         }
-        notified.await;
+        replies.changed().await;
     }
 }
 
@@ -294,46 +302,4 @@ fn answer(handle: &[u8], command: &'static str, body: Bytes) -> HttpResponse {
     }
     headers.insert("x-gearman-command", HeaderValue::from_static(command));
     r
-}
-
-/// The engine's replies to one HTTP request, as the bytes it would have sent a client.
-#[derive(Default)]
-struct Replies {
-    bytes: Mutex<BytesMut>,
-    closed: std::sync::atomic::AtomicBool,
-    notify: Notify,
-}
-
-impl Replies {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BytesMut> {
-        self.bytes.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The replies that arrived since the last call.
-    fn take(&self, decoder: &Decoder) -> Vec<Response> {
-        let mut bytes = self.lock();
-        let mut replies = Vec::new();
-        while let Ok(Some(Frame::Packet(packet))) = decoder.decode(&mut bytes) {
-            if let Ok(reply) = Response::from_packet(packet) {
-                replies.push(reply);
-            }
-        }
-        replies
-    }
-
-    fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-}
-
-impl Sink for Replies {
-    fn append(&self, _len: usize, write: &mut dyn FnMut(&mut BytesMut)) {
-        write(&mut self.lock());
-        self.notify.notify_one();
-    }
-
-    fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.notify.notify_one();
-    }
 }

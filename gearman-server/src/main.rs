@@ -224,11 +224,7 @@ fn start(options: Options) -> Result<(), String> {
 async fn serve(options: Options, log: LogFile) -> Result<(), String> {
     // Read before binding and before switching user: key files are often root's alone.
     let tls = server_tls(&options)?;
-    let status_listener = options
-        .http_status
-        .as_deref()
-        .map(gearman_server::status::parse_addr)
-        .transpose()?;
+
     let (addrs, explicit) = listen_addresses(&options)?;
     let mut listeners = Vec::new();
     for addr in addrs {
@@ -253,6 +249,17 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
             http_listeners.push(listener);
         }
     }
+    // Bound with the others, before switching user: a privileged port needs it.
+    let status_listener = match options.http_status.as_deref() {
+        Some(text) => {
+            let addr = gearman_server::status::parse_addr(text)?;
+            Some(
+                bind(addr, options.backlog)
+                    .map_err(|e| format!("cannot listen for --http-status on {addr}: {e}"))?,
+            )
+        }
+        None => None,
+    };
     if let Some(user) = &options.user {
         switch_user(user)?;
     }
@@ -307,9 +314,7 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
     }
     let (stop, _) = watch::channel(Stop::Running);
     let engine = Arc::new(Mutex::new(engine));
-    if let Some(addr) = &status_listener {
-        let listener = bind(*addr, options.backlog)
-            .map_err(|e| format!("cannot listen for --http-status on {addr}: {e}"))?;
+    if let Some(listener) = status_listener {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "listening (status page and /metrics)");
         }

@@ -79,11 +79,14 @@ impl Drop for FlushOnDrop {
     }
 }
 
-/// A sink that keeps everything in memory: the engine's tests read what it sent.
+/// A sink that keeps everything in memory: the engine's tests read what it sent, and an HTTP
+/// request (see [`crate::http`]) waits on it for the engine's replies.
 #[derive(Default)]
 pub struct MemorySink {
     buf: Mutex<BytesMut>,
     closed: std::sync::atomic::AtomicBool,
+    /// Woken on each append and on close.
+    changed: Notify,
 }
 
 impl MemorySink {
@@ -104,18 +107,26 @@ impl MemorySink {
     pub fn is_closed(&self) -> bool {
         self.closed.load(std::sync::atomic::Ordering::Relaxed)
     }
+
+    /// Waits until something is appended or the sink is closed (at once if that happened
+    /// since the last wait).
+    pub async fn changed(&self) {
+        self.changed.notified().await
+    }
 }
 
 impl Sink for MemorySink {
     fn append(&self, _len: usize, write: &mut dyn FnMut(&mut BytesMut)) {
         if !self.is_closed() {
             write(&mut self.buf.lock().unwrap_or_else(|p| p.into_inner()));
+            self.changed.notify_one();
         }
     }
 
     fn close(&self) {
         self.closed
             .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.changed.notify_one();
     }
 }
 
