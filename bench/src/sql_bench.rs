@@ -2,7 +2,9 @@
 //! an echo worker) on the same server and worker, in the same run. SQL runs 10,000 calls in
 //! one session (one statement over 10,000 rows); the time per call is that statement's time
 //! minus the same statement without the call, over 10,000. The C figure is `bench/c/load.c`
-//! with 1 job in flight, built against our libgearman.
+//! with 1 job in flight, built against our libgearman. Each database is measured five times,
+//! alternating with the C client (the two cores are shared, so conditions drift during a run),
+//! and the medians are compared.
 //!
 //! `cargo run --release -p gearman-bench --bin sql-bench`
 
@@ -14,19 +16,16 @@ use gearman_testkit::postgres::{self, PostgresServer};
 use gearman_testkit::Kind;
 
 mod c_programs;
+mod load;
 
 const CALLS: u32 = 10_000;
+const ROUNDS: usize = 5;
 
-/// The time `run` takes, the best of three (the machine is shared by client, server, worker).
-fn best_of_three(mut run: impl FnMut()) -> Duration {
-    (0..3)
-        .map(|_| {
-            let started = Instant::now();
-            run();
-            started.elapsed()
-        })
-        .min()
-        .unwrap()
+/// The time `run` takes.
+fn timed(run: impl FnOnce()) -> Duration {
+    let started = Instant::now();
+    run();
+    started.elapsed()
 }
 
 /// µs per call: the statement with the call, less the statement without it.
@@ -34,7 +33,17 @@ fn per_call(with: Duration, without: Duration) -> f64 {
     with.saturating_sub(without).as_secs_f64() * 1e6 / f64::from(CALLS)
 }
 
-fn mariadb(addr: &str) -> f64 {
+/// Medians of µs per call over alternating rounds: (C client, `sql_per_call`).
+fn alternating(c_per_call: &dyn Fn() -> f64, sql_per_call: &dyn Fn() -> f64) -> (f64, f64) {
+    let (mut c, mut sql) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        c.push(c_per_call());
+        sql.push(sql_per_call());
+    }
+    (load::median(&mut c), load::median(&mut sql))
+}
+
+fn mariadb(addr: &str, c_per_call: &dyn Fn() -> f64) -> (f64, f64) {
     let dir = gearman_testkit::cargo_build(&["-p", "gearman-mysql-udf", "--lib"]);
     let db = MariadbServer::start();
     db.install_plugin(&dir.join("libgearman_mysql_udf.so"));
@@ -55,13 +64,15 @@ fn mariadb(addr: &str) -> f64 {
     let without = session("LEFT(CONCAT(i, '0123456789'), 10)");
     let expected = format!("{addr}\n{CALLS}");
     assert_eq!(db.sql(&with), expected);
-    per_call(
-        best_of_three(|| assert_eq!(db.sql(&with), expected)),
-        best_of_three(|| assert_eq!(db.sql(&without), expected)),
-    )
+    alternating(c_per_call, &|| {
+        per_call(
+            timed(|| assert_eq!(db.sql(&with), expected)),
+            timed(|| assert_eq!(db.sql(&without), expected)),
+        )
+    })
 }
 
-fn postgres(addr: &str) -> f64 {
+fn postgres(addr: &str, c_per_call: &dyn Fn() -> f64) -> (f64, f64) {
     let lib_dir = gearman_testkit::cargo_build(&["-p", "gearman-pg", "--lib"]);
     let stage = postgres::build_extension(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../bindings/postgres"),
@@ -78,10 +89,12 @@ fn postgres(addr: &str) -> f64 {
     let without = session("left(i || '0123456789', 10)");
     let expected = format!("SET\n{CALLS}");
     assert_eq!(db.psql(&with), expected);
-    per_call(
-        best_of_three(|| assert_eq!(db.psql(&with), expected)),
-        best_of_three(|| assert_eq!(db.psql(&without), expected)),
-    )
+    alternating(c_per_call, &|| {
+        per_call(
+            timed(|| assert_eq!(db.psql(&with), expected)),
+            timed(|| assert_eq!(db.psql(&without), expected)),
+        )
+    })
 }
 
 fn main() {
@@ -89,29 +102,23 @@ fn main() {
     let addr = server.addr();
     let runtime = c_programs::echo_workers(&addr, 1);
     let c_client = c_programs::compile(true);
-    let c = (0..3)
-        .map(|_| 1e6 / c_programs::run(&c_client, server.port, 1, CALLS).0)
-        .fold(f64::INFINITY, f64::min);
-    let mariadb = mariadb(&addr);
-    let postgres = postgres(&addr);
-    println!("\ngman_do from SQL vs our C client's gearman_client_do: {CALLS} calls, same server and worker, best of 3");
-    println!("{:<36} {:>12} {:>10}", "caller", "µs per call", "vs C");
+    let c_per_call = || 1e6 / c_programs::run(&c_client, server.port, 1, CALLS).0;
+    let rows = [
+        ("MariaDB gman_do (UDF)", mariadb(&addr, &c_per_call)),
+        (
+            "PostgreSQL gman_do (extension)",
+            postgres(&addr, &c_per_call),
+        ),
+    ];
+    println!("\ngman_do from SQL vs our C client's gearman_client_do: {CALLS} calls, same server and worker,");
+    println!("medians of {ROUNDS} rounds, each database alternating with the C client");
     println!(
-        "{:<36} {:>12.1} {:>9.2}x",
-        "C gearman_client_do (our libgearman)", c, 1.0
+        "{:<32} {:>14} {:>14} {:>8}",
+        "caller", "C µs per call", "µs per call", "vs C"
     );
-    println!(
-        "{:<36} {:>12.1} {:>9.2}x",
-        "MariaDB gman_do (UDF)",
-        mariadb,
-        mariadb / c
-    );
-    println!(
-        "{:<36} {:>12.1} {:>9.2}x",
-        "PostgreSQL gman_do (extension)",
-        postgres,
-        postgres / c
-    );
+    for (name, (c, sql)) in rows {
+        println!("{name:<32} {c:>14.1} {sql:>14.1} {:>7.2}x", sql / c);
+    }
     println!("(target: within 1.3x of C)");
     drop(runtime);
     drop(server);
