@@ -1088,14 +1088,15 @@ impl Engine {
         }
         let handle = self.handle_of(no);
         let job = self.jobs.get_mut(&no).expect("popped job exists");
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let now = Instant::now();
+        let deadline = timeout.map(|t| now + t);
         self.metrics
             .wait
             .observe(self.metrics.seconds_since(job.queued_ms));
         let extra = job.extra();
         extra.worker = id;
         extra.deadline = deadline;
-        extra.assigned = Some(Instant::now());
+        extra.assigned = Some(now);
         let func = job.func as usize;
         self.functions[func].running += 1;
         if let Some(deadline) = deadline {
@@ -1213,13 +1214,15 @@ impl Engine {
             return self.error(id, "JOB_NOT_FOUND", "Job given in work result not found");
         };
         let job = self.jobs.get_mut(&no).expect("held job");
-        if matches!(work, Work::Complete(_) | Work::Fail | Work::Exception(_)) {
-            let totals = &mut self.metrics.totals;
-            match work {
-                Work::Complete(_) => totals.completed += 1,
-                Work::Fail => totals.failed += 1,
-                _ => totals.exceptions += 1,
-            }
+        let totals = &mut self.metrics.totals;
+        let ended = match work {
+            Work::Complete(_) => Some(&mut totals.completed),
+            Work::Fail => Some(&mut totals.failed),
+            Work::Exception(_) => Some(&mut totals.exceptions),
+            _ => None,
+        };
+        if let Some(count) = ended {
+            *count += 1;
             if let Some(assigned) = job.extra.as_ref().and_then(|e| e.assigned) {
                 self.metrics.run.observe(assigned.elapsed().as_secs_f64());
             }

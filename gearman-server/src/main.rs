@@ -224,7 +224,6 @@ fn start(options: Options) -> Result<(), String> {
 async fn serve(options: Options, log: LogFile) -> Result<(), String> {
     // Read before binding and before switching user: key files are often root's alone.
     let tls = server_tls(&options)?;
-
     let (addrs, explicit) = listen_addresses(&options)?;
     let mut listeners = Vec::new();
     for addr in addrs {
@@ -278,7 +277,7 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
         let (count, name) = (stored.len(), backend.name());
         let times = store::CommitTimes::default();
         engine.set_commit_times(times.clone());
-        engine.set_store(store::spawn_measured(backend, times));
+        engine.set_store(store::spawn(backend, times));
         for job in stored {
             engine.restore(job);
         }
@@ -322,7 +321,7 @@ async fn serve(options: Options, log: LogFile) -> Result<(), String> {
             listener,
             engine.clone(),
             options.metrics_max_functions,
-            stop.subscribe(),
+            stop.clone(),
         ));
     }
     tokio::spawn(signals(stop.clone(), log, tls));

@@ -228,7 +228,7 @@ async fn accept_loop(
 
 /// Accepts connections on `listener`, each holding one of `slots` while `serve` runs it, until
 /// the server stops accepting; then waits, with the connections going on, until it stops for
-/// good. Shared by the Gearman and HTTP listeners.
+/// good. Shared by the Gearman, HTTP and monitoring listeners.
 pub(crate) async fn accept_each<F, Fut>(
     listener: TcpListener,
     slots: Arc<Semaphore>,

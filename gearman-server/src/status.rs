@@ -17,11 +17,11 @@ use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use hyper::{Method, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use crate::engine::metrics::{Histogram, BUCKETS};
 use crate::engine::{FunctionStats, Snapshot};
-use crate::server::{lock, SharedEngine, Stop};
+use crate::server::{accept_each, lock, SharedEngine, Stop};
 
 const PAGE: &str = include_str!("status_page.html");
 
@@ -39,26 +39,22 @@ pub fn parse_addr(text: &str) -> Result<std::net::SocketAddr, String> {
         .ok_or_else(|| format!("--http-status {text}: no address"))
 }
 
+/// Most monitoring connections served at once (scrapers and open status pages).
+const MAX_CONNECTIONS: usize = 64;
+
 /// Serves the monitoring listener until the server stops.
 pub async fn serve(
     listener: TcpListener,
     engine: SharedEngine,
     max_functions: usize,
-    mut stop: watch::Receiver<Stop>,
+    stop: watch::Sender<Stop>,
 ) {
     let shared = Arc::new((engine, max_functions));
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = stop.changed() => return,
-        };
-        let Ok((stream, peer)) = accepted else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    accept_each(listener, slots, &stop, move |stream, peer| {
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
-        tokio::spawn(async move {
+        async move {
             let service = hyper::service::service_fn(move |request| {
                 let shared = shared.clone();
                 async move { Ok::<_, Infallible>(answer(&request, &shared.0, shared.1)) }
@@ -72,8 +68,9 @@ pub async fn serve(
             if let Err(e) = served {
                 tracing::debug!(%peer, error = %e, "status connection ended");
             }
-        });
-    }
+        }
+    })
+    .await;
 }
 
 fn answer(

@@ -279,16 +279,12 @@ impl FailureLog {
     }
 }
 
-/// Starts the store thread; returns the sender the engine uses.
-pub fn spawn(backend: Box<dyn Backend>) -> Sender<StoreOp> {
-    spawn_measured(backend, CommitTimes::default())
-}
-
 /// How long each group commit took, for `/metrics`.
 pub type CommitTimes = std::sync::Arc<std::sync::Mutex<crate::engine::metrics::Histogram>>;
 
-/// [`spawn`], recording each batch's write time in `times`.
-pub fn spawn_measured(backend: Box<dyn Backend>, times: CommitTimes) -> Sender<StoreOp> {
+/// Starts the store thread, which records each batch's write time in `times`; returns the
+/// sender the engine uses.
+pub fn spawn(backend: Box<dyn Backend>, times: CommitTimes) -> Sender<StoreOp> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("queue-store".into())
