@@ -89,7 +89,8 @@ async fn http_rate(port: u16, total: usize, concurrency: usize) -> f64 {
 }
 
 async fn http_run(kind: Kind, total: usize) -> f64 {
-    let (server, http_port) = kind.start_with_second_listener(&["-r", "http", "--http-port=0"]);
+    let http = kind.start_http(&[]);
+    let (server, http_port) = (http.server, http.http_port);
     let workers = spawn_workers(&server.addr(), "echo", 8);
     // Warm-up, and the workers registered.
     http_rate(http_port, 200, 10).await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use gearman_testkit::pki::Pki;
 use gearman_testkit::tls_peers::stunnel_server;
-use gearman_testkit::{temp_dir, ChildGuard, Server};
+use gearman_testkit::{run_with_stdin, temp_dir, ChildGuard, Server};
 
 const OURS: &str = env!("CARGO_BIN_EXE_gearman");
 const OUR_ADMIN: &str = env!("CARGO_BIN_EXE_gearadmin");
@@ -44,23 +44,6 @@ fn tls_options(files: &Files) -> Vec<String> {
     options
 }
 
-fn run(mut command: Command, stdin: &str) -> Output {
-    use std::io::Write;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
 fn admin_status(port: u16, files: &Files) -> String {
     let mut admin = Command::new("timeout");
     admin.args([
@@ -90,7 +73,7 @@ fn client_over_tls(port: u16, files: &Files, args: &[&str], stdin: &str) -> Outp
         .args(["30", OURS, "-h", "127.0.0.1", "-p", &port.to_string()])
         .args(args)
         .args(tls_options(files));
-    let out = run(client, stdin);
+    let out = run_with_stdin(&mut client, stdin.as_bytes());
     assert!(
         out.status.success(),
         "{}",
@@ -162,7 +145,7 @@ fn gearman_and_gearadmin_over_tls_against_our_server() {
         "x",
         "-s",
     ]);
-    let out = run(plain, "");
+    let out = run_with_stdin(&mut plain, b"");
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("TLS_REQUIRED"),
@@ -184,7 +167,7 @@ fn gearman_and_gearadmin_over_tls_against_our_server() {
         ])
         .arg("--ssl-certificate=/nonexistent.pem")
         .arg(format!("--ssl-key={}", pki.client.key.display()));
-    let out = run(missing, "");
+    let out = run_with_stdin(&mut missing, b"");
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("/nonexistent.pem"),

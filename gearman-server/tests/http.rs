@@ -163,12 +163,18 @@ fn same_cases() -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
-#[test]
-fn curl_gets_what_gearmand_answers() {
+/// Debian's gearmand and ours, each with `-r http` and the cases' worker.
+fn both_with_workers() -> (HttpServer, HttpServer) {
     let debian = Kind::Debian.start_http(&[]);
     let ours = Kind::Ours.start_http(&[]);
     worker(&debian);
     worker(&ours);
+    (debian, ours)
+}
+
+#[test]
+fn curl_gets_what_gearmand_answers() {
+    let (debian, ours) = both_with_workers();
     let mut table = String::new();
     for (name, args) in same_cases() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -184,10 +190,7 @@ fn curl_gets_what_gearmand_answers() {
 
 #[test]
 fn where_ours_answers_more_clearly_than_gearmand() {
-    let debian = Kind::Debian.start_http(&[]);
-    let ours = Kind::Ours.start_http(&[]);
-    worker(&debian);
-    worker(&ours);
+    let (debian, ours) = both_with_workers();
     let url = format!("{URL}/reverse");
     // DELETE: gearmand closes without a byte (curl: empty reply, exit 52); ours says 405.
     let args = ["--http1.0", "-X", "DELETE", url.as_str()];

@@ -6,14 +6,14 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
 use gearman_core::blocking::{BlockingClient, BlockingWorker, JobFailure};
 use gearman_core::{ClientOptions, JobRequest, Priority, WorkerOptions};
 use gearman_testkit::tls_peers::peer_python;
-use gearman_testkit::{Kind, Server};
+use gearman_testkit::{run_with_stdin, Kind, Server};
 
 /// GET `path` from the status listener; the body.
 fn get(port: u16, path: &str) -> String {
@@ -60,20 +60,7 @@ for family in text_string_to_metric_families(sys.stdin.read()):
         labels = ",".join("%s=%s" % kv for kv in sorted(s.labels.items()))
         print("%s{%s} %r" % (s.name, labels, s.value))
 "#;
-    let mut child = Command::new(python)
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(Command::new(python).args(["-c", script]), text.as_bytes());
     assert!(
         out.status.success(),
         "prometheus_client refused the text: {}\n{text}",

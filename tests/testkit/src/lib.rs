@@ -120,19 +120,8 @@ impl Server {
 
     /// Starts Debian's gearmand with extra options.
     pub fn debian_with(extra: &[&str]) -> Server {
-        assert!(
-            Path::new(DEBIAN_GEARMAND).exists(),
-            "{DEBIAN_GEARMAND} is missing: install gearman-job-server (scripts/test.sh does)"
-        );
-        let dir = temp_dir("gearmand");
-        let mut args = vec![
-            "--listen=127.0.0.1".to_string(),
-            "--threads=1".into(),
-            format!("--log-file={}", dir.join("gearmand.log").display()),
-            format!("--pid-file={}", dir.join("gearmand.pid").display()),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        Self::start(DEBIAN_GEARMAND.into(), args, dir)
+        let (program, args, dir) = Kind::Debian.command(extra);
+        Self::start(program, args, dir)
     }
 
     /// Starts our gearmand (built first, see [`our_gearmand`]).
@@ -142,28 +131,15 @@ impl Server {
 
     /// Starts our gearmand with TLS (`--ssl` and `extra`); ready once it listens.
     pub fn ours_tls(extra: &[&str]) -> Server {
-        let dir = temp_dir("ours-tls");
-        let mut args = vec![
-            "--listen=127.0.0.1".to_string(),
-            "--ssl".to_string(),
-            "--verbose=INFO".to_string(),
-            format!("--log-file={}", dir.join("gearmand.log").display()),
-            format!("--pid-file={}", dir.join("gearmand.pid").display()),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        Self::start_probed(our_gearmand(), args, dir, |_| true)
+        let mut tls = vec!["--ssl", "--verbose=INFO"];
+        tls.extend_from_slice(extra);
+        let (program, args, dir) = Kind::Ours.command(&tls);
+        Self::start_probed(program, args, dir, |_| true)
     }
 
     /// Starts our gearmand with extra options.
     pub fn ours_with(extra: &[&str]) -> Server {
-        let program = our_gearmand();
-        let dir = temp_dir("ours");
-        let mut args = vec![
-            "--listen=127.0.0.1".to_string(),
-            format!("--log-file={}", dir.join("gearmand.log").display()),
-            format!("--pid-file={}", dir.join("gearmand.pid").display()),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
+        let (program, args, dir) = Kind::Ours.command(extra);
         Self::start(program, args, dir)
     }
 
@@ -182,17 +158,27 @@ impl Server {
         dir: PathBuf,
         ready: fn(u16) -> bool,
     ) -> Server {
-        let mut server = Server {
+        let mut server = Self::spawned(program, args, dir, ready);
+        server.port = server.wait_listening(None);
+        server.wait_ready();
+        server
+    }
+
+    /// The server started with `--port=0`, not yet waited for.
+    fn spawned(
+        program: PathBuf,
+        args: Vec<String>,
+        dir: PathBuf,
+        ready: fn(u16) -> bool,
+    ) -> Server {
+        Server {
             child: spawn(&program, &args, 0),
             port: 0,
             dir,
             program,
             args,
             ready,
-        };
-        server.port = server.wait_listening(None);
-        server.wait_ready();
-        server
+        }
     }
 
     /// Waits until the child listens (on `port` if given) and returns the port; panics with the
@@ -405,27 +391,8 @@ impl Kind {
     /// Starts this kind of server with `args` that open a second listener on a port the
     /// kernel picks (`--http-port=0`, `--http-status=0`); returns the server and that port.
     pub fn start_with_second_listener(self, extra: &[&str]) -> (Server, u16) {
-        let (program, dir) = match self {
-            Kind::Debian => (PathBuf::from(DEBIAN_GEARMAND), temp_dir("gearmand-2")),
-            Kind::Ours => (our_gearmand(), temp_dir("ours-2")),
-        };
-        let mut args = vec![
-            "--listen=127.0.0.1".to_string(),
-            format!("--log-file={}", dir.join("gearmand.log").display()),
-            format!("--pid-file={}", dir.join("gearmand.pid").display()),
-        ];
-        if self == Kind::Debian {
-            args.push("--threads=1".into());
-        }
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let mut server = Server {
-            child: spawn(&program, &args, 0),
-            port: 0,
-            dir,
-            program,
-            args,
-            ready: answers_version,
-        };
+        let (program, args, dir) = self.command(extra);
+        let mut server = Server::spawned(program, args, dir, answers_version);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -467,6 +434,48 @@ impl Kind {
             Kind::Ours => Server::ours_with(extra),
         }
     }
+
+    /// The program, the arguments every test server gets (loopback only, log and pid file in
+    /// a fresh directory, Debian's gearmand on one thread) followed by `extra`, and that
+    /// directory.
+    fn command(self, extra: &[&str]) -> (PathBuf, Vec<String>, PathBuf) {
+        let (program, dir) = match self {
+            Kind::Debian => {
+                assert!(
+                    Path::new(DEBIAN_GEARMAND).exists(),
+                    "{DEBIAN_GEARMAND} is missing: install gearman-job-server (scripts/test.sh does)"
+                );
+                (PathBuf::from(DEBIAN_GEARMAND), temp_dir("gearmand"))
+            }
+            Kind::Ours => (our_gearmand(), temp_dir("ours")),
+        };
+        let mut args = vec!["--listen=127.0.0.1".to_string()];
+        if self == Kind::Debian {
+            args.push("--threads=1".into());
+        }
+        args.push(format!("--log-file={}", dir.join("gearmand.log").display()));
+        args.push(format!("--pid-file={}", dir.join("gearmand.pid").display()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        (program, args, dir)
+    }
+}
+
+/// Runs `command` with `stdin` as its input; its exit status and output.
+pub fn run_with_stdin(command: &mut Command, stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(stdin)
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
 
 fn spawn(program: &Path, args: &[String], port: u16) -> Child {
