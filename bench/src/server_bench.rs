@@ -3,6 +3,7 @@
 //!
 //! `cargo run --release -p gearman-bench --bin server-bench [-- --quick]`
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use gearman_testkit::Kind;
@@ -94,8 +95,9 @@ async fn measure(kind: Kind, sizes: &Sizes) -> Results {
     r
 }
 
-/// The SQLite queue again with its file on tmpfs (`/dev/shm`), where flushing is free.
+/// The SQLite queue again with its file on tmpfs ([`TMPFS`]), where flushing is free.
 const TMPFS_SQLITE: &str = "libsqlite3 tmpfs";
+const TMPFS: &str = "/dev/shm";
 
 /// `--queue`: durable background submits/s, 100 in flight, with each queue backend (in the
 /// table or keys of gearmand's own plugin) in gearmand and in ours, SQLite again on tmpfs, and
@@ -115,14 +117,12 @@ fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
         };
         // On tmpfs a flush costs nothing: the difference from "libsqlite3" is what the disk's
         // flushes cost.
-        let dir = if backend == TMPFS_SQLITE {
-            let dir = std::path::Path::new("/dev/shm")
-                .join(format!("gearman-bench-queue-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).expect("a directory in /dev/shm");
-            dir
+        let root = if backend == TMPFS_SQLITE {
+            PathBuf::from(TMPFS)
         } else {
-            gearman_testkit::temp_dir("bench-queue")
+            std::env::temp_dir()
         };
+        let dir = gearman_testkit::temp_dir_in(&root, "bench-queue");
         let redis = (backend == "redis").then(RedisServer::start);
         let postgres = (backend == "Postgres").then(PostgresServer::start);
         let mariadb = (backend == "MySQL").then(MariadbServer::start);
@@ -179,7 +179,7 @@ fn durable_queues(runtime: &tokio::runtime::Runtime, quick: bool) {
     );
     // BENCH_QUEUES=libsqlite3,redis runs only those.
     let only = std::env::var("BENCH_QUEUES").unwrap_or_default();
-    let tmpfs = std::path::Path::new("/dev/shm").is_dir();
+    let tmpfs = Path::new(TMPFS).is_dir();
     for backend in ["libsqlite3", TMPFS_SQLITE, "MySQL", "Postgres", "redis"] {
         let family = backend.split(' ').next().unwrap_or(backend);
         if !only.is_empty() && !only.split(',').any(|b| b == family) {

@@ -499,9 +499,14 @@ pub fn signal(pid: u32, sig: i32) {
 
 /// A fresh directory under the system temp dir.
 pub fn temp_dir(tag: &str) -> PathBuf {
+    temp_dir_in(&std::env::temp_dir(), tag)
+}
+
+/// [`temp_dir`] under `root` (a benchmark's file on tmpfs, say).
+pub fn temp_dir_in(root: &Path, tag: &str) -> PathBuf {
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("gearman-test-{tag}-{}-{n}", std::process::id()));
+    let dir = root.join(format!("gearman-test-{tag}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
