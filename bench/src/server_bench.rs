@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use gearman_testkit::Kind;
 
 mod load;
+mod queue_bound;
 use load::{client, cpu_micros, pipelined, spawn_workers};
 
 struct Sizes {
@@ -345,6 +346,11 @@ fn main() {
         .unwrap();
     if std::env::args().any(|a| a == "--queue") {
         durable_queues(&runtime, quick);
+        return;
+    }
+    if std::env::args().any(|a| a == "--queue-bound") {
+        let (rounds, jobs) = if quick { (3, 20_000) } else { (7, 100_000) };
+        queue_bound::run(&runtime, Path::new(TMPFS), rounds, jobs);
         return;
     }
     // BENCH_ONLY=ours skips gearmand (for profiling our server alone).

@@ -54,6 +54,26 @@ pub struct Ack {
     pub done: oneshot::Sender<bool>,
 }
 
+impl Ack {
+    /// Answers the submitter once its job's write has ended: JOB_CREATED if `result` is Ok,
+    /// else ERROR QUEUE_ERROR naming `queue` (and the job is not run).
+    pub fn answer(self, queue: &str, result: &Result<(), String>) {
+        match result {
+            Ok(()) => self.out.send(&Response::JobCreated {
+                handle: &self.handle,
+            }),
+            Err(e) => {
+                let text = format!("{queue}: {e}");
+                self.out.send(&Response::Error {
+                    code: &b"QUEUE_ERROR"[..],
+                    text: text.as_bytes(),
+                });
+            }
+        }
+        let _ = self.done.send(result.is_ok());
+    }
+}
+
 /// Work for the store thread. A row is keyed as gearmand keys it: (unique, function).
 pub enum StoreOp {
     Insert { job: StoredJob, ack: Option<Ack> },
@@ -215,21 +235,7 @@ fn run(mut backend: Box<dyn Backend>, ops: Receiver<StoreOp>, times: CommitTimes
         failing.record(&backend.name(), &result);
         for op in batch {
             match op {
-                StoreOp::Insert { ack: Some(ack), .. } => {
-                    match &result {
-                        Ok(()) => ack.out.send(&Response::JobCreated {
-                            handle: &ack.handle,
-                        }),
-                        Err(e) => {
-                            let text = format!("{}: {e}", backend.name());
-                            ack.out.send(&Response::Error {
-                                code: &b"QUEUE_ERROR"[..],
-                                text: text.as_bytes(),
-                            });
-                        }
-                    }
-                    let _ = ack.done.send(result.is_ok());
-                }
+                StoreOp::Insert { ack: Some(ack), .. } => ack.answer(&backend.name(), &result),
                 StoreOp::Delete { .. } if result.is_err() => retry.push(op),
                 _ => {}
             }
