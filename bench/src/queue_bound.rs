@@ -1,6 +1,6 @@
-//! What bounds a durable queue on this machine: our engine and store thread run in this process
-//! (one current-thread runtime and the store thread, as our gearmand runs them) with stores that
-//! each do part of the work, under the same load and alternating, so that the differences between
+//! What bounds a durable queue on this machine: our engine and store thread run in a server
+//! process of their own (one current-thread runtime and the store thread, as our gearmand runs
+//! them) with stores that each do part of the work, under the same load and alternating, so that the differences between
 //! rows are the costs of that part:
 //! - in memory: no store;
 //! - store thread, no I/O: every job handed to the store thread and answered after it, nothing
@@ -123,69 +123,74 @@ fn spawn_overlapped_log(dir: &Path, flushers: usize) -> Sender<StoreOp> {
     ops_tx
 }
 
-/// What the server in this process keeps its background jobs in.
+/// What the server keeps its background jobs in.
 enum Store {
     Memory,
     Thread(Box<dyn Backend>),
     Overlapped(Sender<StoreOp>),
 }
 
-/// Our server in this process with `backend` (None: in memory), on a thread of its own; stops
-/// when dropped.
-struct InProcessServer {
+/// Our server, in a child process of this benchmark as our gearmand runs (the child runs
+/// [`serve`]); killed by PID when dropped.
+struct StoreServer {
     addr: String,
-    stop: watch::Sender<Stop>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _child: gearman_testkit::ChildGuard,
 }
 
-impl InProcessServer {
-    fn start(store: Store) -> InProcessServer {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let addr = listener.local_addr().expect("address").to_string();
+impl StoreServer {
+    fn start(row: usize, disk: &Path, tmpfs: &Path) -> StoreServer {
+        let mut command = std::process::Command::new(std::env::current_exe().expect("exe"));
+        command
+            .arg(SERVE_FLAG)
+            .arg(row.to_string())
+            .arg(disk)
+            .arg(tmpfs)
+            .stdout(std::process::Stdio::piped());
+        let mut child = gearman_testkit::ChildGuard::spawn(&mut command);
+        let stdout = child.0.stdout.take().expect("the child's stdout");
+        let mut addr = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut addr)
+            .expect("the child's address");
+        StoreServer {
+            addr: addr.trim().to_string(),
+            _child: child,
+        }
+    }
+}
+
+/// The argument that makes this benchmark the server of one row: `--serve-store ROW DISK TMPFS`.
+pub const SERVE_FLAG: &str = "--serve-store";
+
+/// The child's part: our server with row `args[0]`'s store (files in the directories `args[1]`
+/// on the disk and `args[2]` on tmpfs), its address printed on the first line of stdout; runs
+/// until killed. One current-thread runtime and the store thread, as our gearmand runs.
+pub fn serve(args: &[String]) {
+    let [row, disk, tmpfs] = args else {
+        panic!("{SERVE_FLAG} ROW DISK TMPFS")
+    };
+    let row: usize = row.parse().expect("row number");
+    let store = store_for(ROWS[row], Path::new(disk), Path::new(tmpfs));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        let mut engine = Engine::new(EngineConfig::default());
+        match store {
+            Store::Memory => {}
+            Store::Thread(backend) => {
+                engine.set_store(store::spawn(backend, store::CommitTimes::default()))
+            }
+            Store::Overlapped(sender) => engine.set_store(sender),
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!("{}", listener.local_addr().expect("address"));
         let (stop, _) = watch::channel(Stop::Running);
-        let server_stop = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let mut engine = Engine::new(EngineConfig::default());
-                match store {
-                    Store::Memory => {}
-                    Store::Thread(backend) => {
-                        engine.set_store(store::spawn(backend, store::CommitTimes::default()))
-                    }
-                    Store::Overlapped(sender) => engine.set_store(sender),
-                }
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let engine = Arc::new(std::sync::Mutex::new(engine));
-                server::run(
-                    vec![listener],
-                    Vec::new(),
-                    engine,
-                    Limits::default(),
-                    server_stop,
-                )
-                .await;
-            });
-        });
-        InProcessServer {
-            addr,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for InProcessServer {
-    fn drop(&mut self) {
-        let _ = self.stop.send(Stop::Now);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+        let engine = Arc::new(std::sync::Mutex::new(engine));
+        server::run(vec![listener], Vec::new(), engine, Limits::default(), stop).await;
+    });
 }
 
 const ROWS: [&str; 7] = [
@@ -259,10 +264,10 @@ pub fn run(runtime: &tokio::runtime::Runtime, tmpfs_root: &Path, rounds: usize, 
         alone.push(one);
         paired.push(two);
         let _ = std::fs::remove_dir_all(probe);
-        for (row, rates) in ROWS.iter().zip(&mut rates) {
+        for (index, rates) in rates.iter_mut().enumerate() {
             let disk = gearman_testkit::temp_dir("bench-bound");
             let tmpfs = gearman_testkit::temp_dir_in(tmpfs_root, "bench-bound");
-            let server = InProcessServer::start(store_for(row, &disk, &tmpfs));
+            let server = StoreServer::start(index, &disk, &tmpfs);
             rates.push(runtime.block_on(async {
                 let mut c = client(&server.addr).await;
                 pipelined(&mut c, "warm", 200, 100, true).await;
@@ -275,8 +280,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, tmpfs_root: &Path, rounds: usize, 
     }
     let medians: Vec<f64> = rates.iter_mut().map(|r| median(r)).collect();
     println!(
-        "\nWhat bounds a durable queue here: background submits/s, 100 in flight, our engine and \
-         store thread in-process, median of {rounds} alternating rounds"
+        "\nWhat bounds a durable queue here: background submits/s, 100 in flight, our engine with \
+         each store, median of {rounds} alternating rounds"
     );
     println!("{:<22} {:>12} {:>16}", "store", "submits/s", "of in memory");
     for (row, rate) in ROWS.iter().zip(&medians) {
