@@ -1,18 +1,11 @@
-//! What bounds a durable queue on this machine: our engine and store thread run in a server
+//! What bounds a durable queue on this machine. Our engine and store thread run as a server
 //! process of their own (one current-thread runtime and the store thread, as our gearmand runs
-//! them) with stores that each do part of the work, under the same load and alternating, so that the differences between
-//! rows are the costs of that part:
-//! - in memory: no store;
-//! - store thread, no I/O: every job handed to the store thread and answered after it, nothing
-//!   written;
-//! - SQLite on tmpfs: gearmand's table written, no flush costs anything;
-//! - log + fdatasync: the least any durable store does, each batch appended to a file on the disk
-//!   and flushed, no database;
-//! - log, 2 or 4 flushes at once: the same with a batch's flush begun while others still run;
-//! - SQLite: gearmand's table on the disk, as `-q libsqlite3` runs it.
+//! them), each time with a store that does part of a durable queue's work ([`Row`]), under the
+//! same load, the rows taken in turn; the differences between rows are the costs of the parts.
 
 use std::fs::File;
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
@@ -42,15 +35,48 @@ impl Backend for NoIo {
     }
 }
 
-/// A store that appends each batch to a file and flushes it: all a durable store must do.
+/// A plain log: each batch written to a file and flushed, no database.
 struct SyncedLog {
     file: File,
     buffer: Vec<u8>,
+    /// Where the next batch goes in a log written in advance, which it overwrites from the
+    /// start again when full; None: appended.
+    overwrite_at: Option<u64>,
 }
+
+impl SyncedLog {
+    /// A log in `path`, appended to.
+    fn appending(path: &Path) -> SyncedLog {
+        SyncedLog {
+            file: File::create(path).expect("create the log"),
+            buffer: Vec::new(),
+            overwrite_at: None,
+        }
+    }
+
+    /// A log in `path` written in advance with [`PREWRITTEN_LOG_BYTES`] of zeros and flushed,
+    /// so that a batch's flush carries no change of the file's size or blocks.
+    fn overwriting(path: &Path) -> SyncedLog {
+        let mut file = File::create(path).expect("create the log");
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..PREWRITTEN_LOG_BYTES >> 20 {
+            file.write_all(&zeros).expect("write the log in advance");
+        }
+        file.sync_all().expect("flush the log");
+        SyncedLog {
+            file,
+            buffer: Vec::new(),
+            overwrite_at: Some(0),
+        }
+    }
+}
+
+/// The size of an [`SyncedLog::overwriting`] log.
+const PREWRITTEN_LOG_BYTES: u64 = 64 << 20;
 
 impl Backend for SyncedLog {
     fn name(&self) -> String {
-        "log + fdatasync".into()
+        "log".into()
     }
 
     fn load(&mut self) -> Result<Vec<StoredJob>, String> {
@@ -70,30 +96,38 @@ impl Backend for SyncedLog {
                 self.buffer.extend_from_slice(field);
             }
         }
-        self.file
-            .write_all(&self.buffer)
+        let written = match &mut self.overwrite_at {
+            None => self.file.write_all(&self.buffer),
+            Some(at) => {
+                if *at + self.buffer.len() as u64 > PREWRITTEN_LOG_BYTES {
+                    *at = 0;
+                }
+                let written = self.file.write_all_at(&self.buffer, *at);
+                *at += self.buffer.len() as u64;
+                written
+            }
+        };
+        written
             .and_then(|()| self.file.sync_data())
             .map_err(|e| e.to_string())
     }
 }
 
-/// The log store again, but with `flushers` files, each written and flushed on its own thread:
+/// The appended log again, but with `count` files, each written and flushed on its own thread:
 /// the jobs waiting are handed as one batch to the first thread free, so a batch's flush need
 /// not wait for the one before it to end. Returns the sender the engine uses.
-fn spawn_overlapped_log(dir: &Path, flushers: usize) -> Sender<StoreOp> {
+fn spawn_overlapped_log(dir: &Path, count: usize) -> Sender<StoreOp> {
     let (ops_tx, ops) = std::sync::mpsc::channel::<StoreOp>();
     let (idle_tx, idle) = std::sync::mpsc::channel::<usize>();
-    let batches: Vec<Sender<Vec<StoreOp>>> = (0..flushers)
+    let flushers: Vec<Sender<Vec<StoreOp>>> = (0..count)
         .map(|id| {
             let (tx, rx) = std::sync::mpsc::channel::<Vec<StoreOp>>();
-            let mut log = SyncedLog {
-                file: File::create(dir.join(format!("queue-{id}.log"))).expect("create the log"),
-                buffer: Vec::new(),
-            };
+            let mut log = SyncedLog::appending(&dir.join(format!("queue-{id}.log")));
             let idle_tx = idle_tx.clone();
             idle_tx.send(id).expect("the dispatcher is there");
             std::thread::spawn(move || {
                 for batch in rx {
+                    // The answers go out when it drops, as in the store thread.
                     let flush = FlushOnDrop;
                     let written = log.write(&batch);
                     for op in batch {
@@ -115,7 +149,7 @@ fn spawn_overlapped_log(dir: &Path, flushers: usize) -> Sender<StoreOp> {
             let Ok(free) = idle.recv() else { return };
             let mut batch = vec![first];
             batch.extend(ops.try_iter());
-            if batches[free].send(batch).is_err() {
+            if flushers[free].send(batch).is_err() {
                 return;
             }
         }
@@ -138,11 +172,11 @@ struct StoreServer {
 }
 
 impl StoreServer {
-    fn start(row: usize, disk: &Path, tmpfs: &Path) -> StoreServer {
+    fn start(row: Row, disk: &Path, tmpfs: &Path) -> StoreServer {
         let mut command = std::process::Command::new(std::env::current_exe().expect("exe"));
         command
             .arg(SERVE_FLAG)
-            .arg(row.to_string())
+            .arg((row as usize).to_string())
             .arg(disk)
             .arg(tmpfs)
             .stdout(std::process::Stdio::piped());
@@ -168,8 +202,12 @@ pub fn serve(args: &[String]) {
     let [row, disk, tmpfs] = args else {
         panic!("{SERVE_FLAG} ROW DISK TMPFS")
     };
-    let row: usize = row.parse().expect("row number");
-    let store = store_for(ROWS[row], Path::new(disk), Path::new(tmpfs));
+    let row = row
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| Row::ALL.get(i))
+        .expect("row number");
+    let store = row.store(Path::new(disk), Path::new(tmpfs));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -193,31 +231,71 @@ pub fn serve(args: &[String]) {
     });
 }
 
-const ROWS: [&str; 7] = [
-    "in memory",
-    "store thread, no I/O",
-    "SQLite on tmpfs",
-    "log + fdatasync",
-    "log, 2 flushes at once",
-    "log, 4 flushes at once",
-    "SQLite",
-];
+/// A store of the benchmark: what part of a durable queue's work it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Row {
+    /// No store.
+    Memory,
+    /// Every job handed to the store thread and answered after it, nothing written.
+    NothingWritten,
+    /// gearmand's table written, on tmpfs (no flush costs anything).
+    SqliteTmpfs,
+    /// Each batch appended to a file on the disk and flushed, no database.
+    Log,
+    /// The same, but overwriting a file written in advance.
+    PrewrittenLog,
+    /// Appended logs, each batch flushed on the first of 2 threads free.
+    Log2Flushers,
+    /// The same with 4 threads.
+    Log4Flushers,
+    /// gearmand's table on the disk, as `-q libsqlite3` runs it.
+    Sqlite,
+}
 
-fn store_for(row: &str, disk: &Path, tmpfs: &Path) -> Store {
-    let sqlite = |dir: &Path| -> Box<dyn Backend> {
-        Box::new(SqliteStore::open(&dir.join("queue.db"), "gearman_queue").expect("open SQLite"))
-    };
-    match row {
-        "store thread, no I/O" => Store::Thread(Box::new(NoIo)),
-        "SQLite on tmpfs" => Store::Thread(sqlite(tmpfs)),
-        "log + fdatasync" => Store::Thread(Box::new(SyncedLog {
-            file: File::create(disk.join("queue.log")).expect("create the log"),
-            buffer: Vec::new(),
-        })),
-        "log, 2 flushes at once" => Store::Overlapped(spawn_overlapped_log(disk, 2)),
-        "log, 4 flushes at once" => Store::Overlapped(spawn_overlapped_log(disk, 4)),
-        "SQLite" => Store::Thread(sqlite(disk)),
-        _ => Store::Memory,
+impl Row {
+    const ALL: [Row; 8] = [
+        Row::Memory,
+        Row::NothingWritten,
+        Row::SqliteTmpfs,
+        Row::Log,
+        Row::PrewrittenLog,
+        Row::Log2Flushers,
+        Row::Log4Flushers,
+        Row::Sqlite,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Row::Memory => "in memory",
+            Row::NothingWritten => "store thread, no I/O",
+            Row::SqliteTmpfs => "SQLite on tmpfs",
+            Row::Log => "log + fdatasync",
+            Row::PrewrittenLog => "log, overwritten",
+            Row::Log2Flushers => "log, 2 flushes at once",
+            Row::Log4Flushers => "log, 4 flushes at once",
+            Row::Sqlite => "SQLite",
+        }
+    }
+
+    /// This row's store, its files in `disk` or `tmpfs`.
+    fn store(self, disk: &Path, tmpfs: &Path) -> Store {
+        let sqlite = |dir: &Path| -> Box<dyn Backend> {
+            Box::new(
+                SqliteStore::open(&dir.join("queue.db"), "gearman_queue").expect("open SQLite"),
+            )
+        };
+        match self {
+            Row::Memory => Store::Memory,
+            Row::NothingWritten => Store::Thread(Box::new(NoIo)),
+            Row::SqliteTmpfs => Store::Thread(sqlite(tmpfs)),
+            Row::Log => Store::Thread(Box::new(SyncedLog::appending(&disk.join("queue.log")))),
+            Row::PrewrittenLog => {
+                Store::Thread(Box::new(SyncedLog::overwriting(&disk.join("queue.log"))))
+            }
+            Row::Log2Flushers => Store::Overlapped(spawn_overlapped_log(disk, 2)),
+            Row::Log4Flushers => Store::Overlapped(spawn_overlapped_log(disk, 4)),
+            Row::Sqlite => Store::Thread(sqlite(disk)),
+        }
     }
 }
 
@@ -253,26 +331,38 @@ fn flush_alone_and_paired(dir: &Path) -> (f64, f64) {
 }
 
 /// `--queue-bound`: each row's background submits/s with 100 in flight, median of `rounds`
-/// rounds that take the rows in turn, and its share of the in-memory rate; then how long the
-/// disk takes to flush, alone and with two flushes at once.
+/// rounds that take the rows in turn (each round starting one row later, so that no row always
+/// follows the same one), and its share of the in-memory rate; then how long the disk takes to
+/// flush, alone and with two flushes at once. Files go in the temporary directory (the disk)
+/// and under `tmpfs_root`.
 pub fn run(runtime: &tokio::runtime::Runtime, tmpfs_root: &Path, rounds: usize, jobs: usize) {
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); ROWS.len()];
+    let rows: Vec<Row> = Row::ALL
+        .into_iter()
+        .filter(|&row| row != Row::SqliteTmpfs || tmpfs_root.is_dir())
+        .collect();
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); rows.len()];
     let (mut alone, mut paired) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
+    for round in 0..rounds {
         let probe = gearman_testkit::temp_dir("bench-flush");
         let (one, two) = flush_alone_and_paired(&probe);
         alone.push(one);
         paired.push(two);
         let _ = std::fs::remove_dir_all(probe);
-        for (index, rates) in rates.iter_mut().enumerate() {
+        for i in 0..rows.len() {
+            let index = (round + i) % rows.len();
             let disk = gearman_testkit::temp_dir("bench-bound");
-            let tmpfs = gearman_testkit::temp_dir_in(tmpfs_root, "bench-bound");
-            let server = StoreServer::start(index, &disk, &tmpfs);
-            rates.push(runtime.block_on(async {
+            let tmpfs = if tmpfs_root.is_dir() {
+                gearman_testkit::temp_dir_in(tmpfs_root, "bench-bound")
+            } else {
+                disk.clone()
+            };
+            let server = StoreServer::start(rows[index], &disk, &tmpfs);
+            let rate = runtime.block_on(async {
                 let mut c = client(&server.addr).await;
                 pipelined(&mut c, "warm", 200, 100, true).await;
                 pipelined(&mut c, "durable", jobs, 100, true).await
-            }));
+            });
+            rates[index].push(rate);
             drop(server);
             let _ = std::fs::remove_dir_all(disk);
             let _ = std::fs::remove_dir_all(tmpfs);
@@ -281,18 +371,19 @@ pub fn run(runtime: &tokio::runtime::Runtime, tmpfs_root: &Path, rounds: usize, 
     let medians: Vec<f64> = rates.iter_mut().map(|r| median(r)).collect();
     println!(
         "\nWhat bounds a durable queue here: background submits/s, 100 in flight, our engine with \
-         each store, median of {rounds} alternating rounds"
+         each store, median of {rounds} rounds"
     );
     println!("{:<22} {:>12} {:>16}", "store", "submits/s", "of in memory");
-    for (row, rate) in ROWS.iter().zip(&medians) {
+    for (row, rate) in rows.iter().zip(&medians) {
         println!(
-            "{row:<22} {rate:>12.0} {:>15.0}%",
+            "{:<22} {rate:>12.0} {:>15.0}%",
+            row.label(),
             100.0 * rate / medians[0]
         );
     }
     println!(
-        "append 2 KiB + fdatasync on this disk: {:.0} µs alone, {:.0} µs each with two at once \
-         (medians)",
+        "append 2 KiB + fdatasync in {}: {:.0} µs alone, {:.0} µs each with two at once (medians)",
+        std::env::temp_dir().display(),
         median(&mut alone),
         median(&mut paired)
     );

@@ -232,10 +232,11 @@ fn run(mut backend: Box<dyn Backend>, ops: Receiver<StoreOp>, times: CommitTimes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .observe(started.elapsed().as_secs_f64());
-        failing.record(&backend.name(), &result);
+        let name = backend.name();
+        failing.record(&name, &result);
         for op in batch {
             match op {
-                StoreOp::Insert { ack: Some(ack), .. } => ack.answer(&backend.name(), &result),
+                StoreOp::Insert { ack: Some(ack), .. } => ack.answer(&name, &result),
                 StoreOp::Delete { .. } if result.is_err() => retry.push(op),
                 _ => {}
             }
@@ -243,7 +244,7 @@ fn run(mut backend: Box<dyn Backend>, ops: Receiver<StoreOp>, times: CommitTimes
         if retry.len() > MAX_RETRIED_DELETES {
             let dropped = retry.len() - MAX_RETRIED_DELETES;
             retry.drain(..dropped);
-            tracing::error!(queue = %backend.name(), dropped, "too many deletes waiting for the queue: those jobs may run again after a restart");
+            tracing::error!(queue = %name, dropped, "too many deletes waiting for the queue: those jobs may run again after a restart");
         }
     }
 }
