@@ -13,6 +13,7 @@ use std::sync::Arc;
 use gearman_server::engine::{Engine, EngineConfig};
 use gearman_server::output::FlushOnDrop;
 use gearman_server::server::{self, Limits, Stop};
+use gearman_server::store::sqlite::fill_with_zeros;
 use gearman_server::store::{self, Backend, SqliteStore, StoreOp, StoredJob};
 use tokio::sync::watch;
 
@@ -57,12 +58,8 @@ impl SyncedLog {
     /// A log in `path` written in advance with [`PREWRITTEN_LOG_BYTES`] of zeros and flushed,
     /// so that a batch's flush carries no change of the file's size or blocks.
     fn overwriting(path: &Path) -> SyncedLog {
-        let mut file = File::create(path).expect("create the log");
-        let zeros = vec![0u8; 1 << 20];
-        for _ in 0..PREWRITTEN_LOG_BYTES >> 20 {
-            file.write_all(&zeros).expect("write the log in advance");
-        }
-        file.sync_all().expect("flush the log");
+        let file = File::create(path).expect("create the log");
+        fill_with_zeros(&file, PREWRITTEN_LOG_BYTES).expect("write the log in advance");
         SyncedLog {
             file,
             buffer: Vec::new(),

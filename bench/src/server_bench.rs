@@ -325,8 +325,9 @@ fn main() {
         queue_bound::serve(&args[2..]);
         return;
     }
-    let quick = std::env::args().any(|a| a == "--quick");
-    if std::env::args().any(|a| a == "--can-do") {
+    let given = |flag: &str| args.iter().any(|a| a == flag);
+    let quick = given("--quick");
+    if given("--can-do") {
         can_do(quick);
         return;
     }
@@ -352,11 +353,11 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    if std::env::args().any(|a| a == "--queue") {
+    if given("--queue") {
         durable_queues(&runtime, quick);
         return;
     }
-    if std::env::args().any(|a| a == "--queue-bound") {
+    if given("--queue-bound") {
         let (rounds, jobs) = if quick { (3, 20_000) } else { (7, 100_000) };
         queue_bound::run(&runtime, Path::new(TMPFS), rounds, jobs);
         return;

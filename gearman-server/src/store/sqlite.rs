@@ -70,32 +70,39 @@ const PREWRITTEN_WAL_BYTES: u64 = 48 << 20;
 /// frames up to the first invalid one, so it never takes the zeros for frames; it deletes the
 /// log when the server stops cleanly, and the next start writes it out again.
 fn prewrite_wal(conn: &Connection, path: &Path) -> std::io::Result<()> {
-    let mut wal_path = path.as_os_str().to_owned();
-    wal_path.push("-wal");
     let sql = |e: rusqlite::Error| std::io::Error::other(e);
     conn.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
-    let extended = (|| {
-        let file = match std::fs::OpenOptions::new().write(true).open(&wal_path) {
-            Ok(file) => file,
-            // No log to extend: SQLite makes one as it needs.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let len = file.metadata()?.len();
-        if len >= PREWRITTEN_WAL_BYTES {
-            return Ok(());
-        }
-        let zeros = vec![0u8; 1 << 20];
-        let mut at = len;
-        while at < PREWRITTEN_WAL_BYTES {
-            let n = zeros.len().min((PREWRITTEN_WAL_BYTES - at) as usize);
-            std::os::unix::fs::FileExt::write_all_at(&file, &zeros[..n], at)?;
-            at += n as u64;
-        }
-        file.sync_all()
-    })();
+    let extended = match std::fs::OpenOptions::new().write(true).open(wal_path(path)) {
+        Ok(file) => fill_with_zeros(&file, PREWRITTEN_WAL_BYTES),
+        // No log to extend: SQLite makes one as it needs.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    };
     conn.execute_batch("ROLLBACK").map_err(sql)?;
     extended
+}
+
+/// The write-ahead log of the database in `db`.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    wal.into()
+}
+
+/// Writes zeros from the end of `file` up to `size` bytes (nothing if it is that long
+/// already) and flushes it, so that later writes within `size` overwrite blocks it has.
+pub fn fill_with_zeros(file: &std::fs::File, size: u64) -> std::io::Result<()> {
+    let mut at = file.metadata()?.len();
+    if at >= size {
+        return Ok(());
+    }
+    let zeros = vec![0u8; 1 << 20];
+    while at < size {
+        let n = zeros.len().min((size - at) as usize);
+        std::os::unix::fs::FileExt::write_all_at(file, &zeros[..n], at)?;
+        at += n as u64;
+    }
+    file.sync_all()
 }
 
 /// An open queue database, in gearmand's `libsqlite3` schema.
@@ -275,9 +282,7 @@ mod tests {
     use super::*;
 
     fn wal_len(db: &Path) -> u64 {
-        let mut wal = db.as_os_str().to_owned();
-        wal.push("-wal");
-        std::fs::metadata(wal).map_or(0, |m| m.len())
+        std::fs::metadata(wal_path(db)).map_or(0, |m| m.len())
     }
 
     /// The log is written out in advance and commits overwrite it; the files as a crash leaves
