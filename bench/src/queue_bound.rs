@@ -327,16 +327,28 @@ fn flush_alone_and_paired(dir: &Path) -> (f64, f64) {
     (alone, paired)
 }
 
-/// `--queue-bound`: each row's background submits/s with 100 in flight, median of `rounds`
+/// `--queue-bound`: each row's background submits/s with 100 in flight (`BENCH_IN_FLIGHT`
+/// sets another number, to see which rows the flush's latency bounds), median of `rounds`
 /// rounds that take the rows in turn (each round starting one row later, so that no row always
 /// follows the same one), and its share of the in-memory rate; then how long the disk takes to
 /// flush, alone and with two flushes at once. Files go in the temporary directory (the disk)
 /// and under `tmpfs_root`.
 pub fn run(runtime: &tokio::runtime::Runtime, tmpfs_root: &Path, rounds: usize, jobs: usize) {
+    // BENCH_ROWS="SQLite;log + fdatasync" measures only those rows (and in memory, the base).
+    let only = std::env::var("BENCH_ROWS").unwrap_or_default();
+    let chosen = |row: Row| {
+        row == Row::Memory || only.is_empty() || only.split(';').any(|l| l == row.label())
+    };
     let rows: Vec<Row> = Row::ALL
         .into_iter()
         .filter(|&row| row != Row::SqliteTmpfs || tmpfs_root.is_dir())
+        .filter(|&row| chosen(row))
         .collect();
+    let in_flight: usize = std::env::var("BENCH_IN_FLIGHT")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(100);
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); rows.len()];
     let (mut alone, mut paired) = (Vec::new(), Vec::new());
     for round in 0..rounds {
@@ -356,8 +368,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, tmpfs_root: &Path, rounds: usize, 
             let server = StoreServer::start(rows[index], &disk, &tmpfs);
             let rate = runtime.block_on(async {
                 let mut c = client(&server.addr).await;
-                pipelined(&mut c, "warm", 200, 100, true).await;
-                pipelined(&mut c, "durable", jobs, 100, true).await
+                pipelined(&mut c, "warm", 200, in_flight, true).await;
+                pipelined(&mut c, "durable", jobs, in_flight, true).await
             });
             rates[index].push(rate);
             drop(server);
@@ -367,7 +379,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, tmpfs_root: &Path, rounds: usize, 
     }
     let medians: Vec<f64> = rates.iter_mut().map(|r| median(r)).collect();
     println!(
-        "\nWhat bounds a durable queue here: background submits/s, 100 in flight, our engine with \
+        "\nWhat bounds a durable queue here: background submits/s, {in_flight} in flight, our engine with \
          each store, median of {rounds} rounds"
     );
     println!("{:<22} {:>12} {:>16}", "store", "submits/s", "of in memory");
