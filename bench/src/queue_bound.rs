@@ -339,9 +339,10 @@ pub fn run(runtime: &tokio::runtime::Runtime, tmpfs_root: &Path, rounds: usize, 
     let chosen = |row: Row| {
         row == Row::Memory || only.is_empty() || only.split(';').any(|l| l == row.label())
     };
+    let has_tmpfs = tmpfs_root.is_dir();
     let rows: Vec<Row> = Row::ALL
         .into_iter()
-        .filter(|&row| row != Row::SqliteTmpfs || tmpfs_root.is_dir())
+        .filter(|&row| row != Row::SqliteTmpfs || has_tmpfs)
         .filter(|&row| chosen(row))
         .collect();
     let in_flight: usize = std::env::var("BENCH_IN_FLIGHT")
@@ -360,7 +361,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, tmpfs_root: &Path, rounds: usize, 
         for i in 0..rows.len() {
             let index = (round + i) % rows.len();
             let disk = gearman_testkit::temp_dir("bench-bound");
-            let tmpfs = if tmpfs_root.is_dir() {
+            let tmpfs = if has_tmpfs {
                 gearman_testkit::temp_dir_in(tmpfs_root, "bench-bound")
             } else {
                 disk.clone()

@@ -82,7 +82,7 @@ pub enum StoreOp {
 
 /// A queue backend: gearmand's storage for one of its queue plugins.
 pub trait Backend: Send {
-    /// How logs and errors name it (`sqlite queue /var/lib/gearman/q.db`).
+    /// How logs and errors name it (`sqlite queue /var/lib/gearman/q.db`); fixed once made.
     fn name(&self) -> String;
 
     /// Every stored job, in the order stored where the backend keeps one; jobs another server
@@ -199,6 +199,8 @@ const MAX_RETRIED_DELETES: usize = 100_000;
 
 /// The store loop: runs until every sender is gone.
 fn run(mut backend: Box<dyn Backend>, ops: Receiver<StoreOp>, times: CommitTimes) {
+    // A backend's name is fixed when it is made: named once, not once per batch.
+    let name = backend.name();
     const MAX_BATCH: usize = 4096;
     let mut retry: Vec<StoreOp> = Vec::new();
     let mut failing = FailureLog::default();
@@ -232,7 +234,6 @@ fn run(mut backend: Box<dyn Backend>, ops: Receiver<StoreOp>, times: CommitTimes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .observe(started.elapsed().as_secs_f64());
-        let name = backend.name();
         failing.record(&name, &result);
         for op in batch {
             match op {
